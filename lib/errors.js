@@ -1,0 +1,22 @@
+'use strict';
+
+/**
+ * The error every failed store operation rejects with.
+ *
+ * Properties: `code` (the AWS error name such as `ResourceNotFoundException`, or a local one:
+ * `NetworkingError`, `TimeoutError`, `SessionTooLarge`, `InvalidSession`, `StoreClosed`, ...),
+ * `message` (the service's message), `operation` (`GetItem`, ...), `httpStatusCode` (when DynamoDB
+ * answered), `requestId`, `attempts` and `retryable`.
+ *
+ * It never has `status` or `statusCode`: koa (and express) send those numbers to the browser, and a
+ * DynamoDB failure must reach the browser as a 500, not as DynamoDB's 400.
+ */
+class DynamoDBStoreError extends Error {
+  constructor(message, props) {
+    super(message);
+    this.name = 'DynamoDBStoreError';
+    if (props) Object.assign(this, props);
+  }
+}
+
+module.exports = { DynamoDBStoreError };

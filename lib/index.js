@@ -1,0 +1,304 @@
+'use strict';
+// The JavaScript face of the store: koa-session's external-store interface (get/set/destroy),
+// table creation, option checks and JSON serialization. Everything else (DynamoDB JSON, SigV4,
+// HTTP, retries) happens in the native core, on its own thread.
+
+const util = require('node:util');
+const binding = require('./binding');
+const { DynamoDBStoreError } = require('./errors');
+const { resolveOptions, typeName } = require('./config');
+const { credentialSource, CredentialCache } = require('./credentials');
+const pkg = require('../package.json');
+
+binding.setup({ errorClass: DynamoDBStoreError });
+
+const MAX_KEY_BYTES = 2048; // DynamoDB's limit for a partition key
+const TABLE_POLL_MS = 250;
+const TABLE_WAIT_MS = 5 * 60 * 1000;
+const warned = new Set();
+
+function warnOnce(message) {
+  if (warned.has(message)) return;
+  warned.add(message);
+  process.emitWarning(message, { code: 'DYNAMODB_STORE' });
+}
+
+function checkKey(key, method) {
+  if (typeof key !== 'string') return new TypeError(`${method}(key): key must be a string, got ${typeName(key)}`);
+  if (key.length === 0) return new RangeError(`${method}(key): key must not be empty`);
+  if (key.length * 3 > MAX_KEY_BYTES || key.length > MAX_KEY_BYTES) {
+    const bytes = Buffer.byteLength(key);
+    if (bytes > MAX_KEY_BYTES) return new RangeError(`${method}(key): key is ${bytes} bytes; DynamoDB's limit for a key is ${MAX_KEY_BYTES} bytes`);
+  }
+  if (key.isWellFormed && !key.isWellFormed()) return new RangeError(`${method}(key): key contains a lone surrogate and is not valid Unicode`);
+  return null;
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+class DynamoDBStore {
+  #settings;
+  #native;
+  #credentials;
+  #ready = null; // a promise while credentials load or the table is being created; null when ready
+  #initError = null;
+  #closed = false;
+  #ttlKey;
+
+  /**
+   * @param {object} [options] see README: table, dynamoConfig, consistentRead, sessionMaxAge
+   * @param {(err?: Error) => void} [callback] called when autoCreate finished (the JavaScript
+   *   package's second argument); without it, an autoCreate failure makes the store's operations reject.
+   */
+  constructor(options = {}, callback) {
+    if (callback !== undefined && typeof callback !== 'function') {
+      throw new TypeError(`callback must be a function, got ${typeName(callback)}`);
+    }
+    const s = resolveOptions(options, process.env, warnOnce);
+    this.#settings = s;
+    this.#ttlKey = s.ttlKey;
+    const dc = options && options.dynamoConfig ? options.dynamoConfig : {};
+    const { source, isStatic } = credentialSource(dc, process.env, { isLocal: s.isLocal });
+    this.#native = this.#createNative();
+    this.#credentials = new CredentialCache(source, (c) => this.#native.setCredentials(c.accessKeyId, c.secretAccessKey, c.sessionToken));
+    this.#credentialsStatic = isStatic;
+
+    let ready = this.#credentials.refresh();
+    if (s.autoCreate) ready = ready.then(() => this.#createTable());
+    this.#ready = ready.then(
+      () => { this.#ready = null; if (callback) callback(); },
+      (err) => {
+        this.#initError = err;
+        this.#ready = null;
+        if (callback) callback(err);
+      },
+    );
+  }
+
+  #credentialsStatic = true;
+
+  #createNative() {
+    const s = this.#settings;
+    return new binding.NativeStore({
+      url: s.endpoint,
+      host: s.host,
+      region: s.region,
+      table: s.tableName,
+      hashKey: s.hashKey,
+      ttlKey: this.#ttlKey,
+      consistentRead: s.consistentRead,
+      maxAttempts: s.maxAttempts,
+      connectTimeout: s.connectTimeout,
+      requestTimeout: s.requestTimeout,
+      operationTimeout: s.operationTimeout,
+      maxConnections: s.maxConnections,
+      caFile: s.caFile,
+      userAgent: `koa-session-dynamodb-store/${pkg.version}`,
+    });
+  }
+
+  /** Runs fn once the store is ready (credentials loaded, table created when autoCreate). */
+  #whenReady(fn) {
+    if (this.#closed) return Promise.reject(new DynamoDBStoreError('the store is closed', { code: 'StoreClosed', retryable: false }));
+    if (this.#ready) return this.#ready.then(() => this.#whenReady(fn));
+    if (this.#initError) return Promise.reject(this.#initError);
+    if (!this.#credentialsStatic && !this.#credentials.fresh()) return this.#credentials.refresh().then(fn);
+    return fn();
+  }
+
+  /**
+   * koa-session: get(key, maxAge, { rolling, ctx }) → the session, or undefined when there is none
+   * or it has expired.
+   */
+  get(key /* , maxAge, opts */) {
+    const bad = checkKey(key, 'get');
+    if (bad) return Promise.reject(bad);
+    return this.#whenReady(() => this.#native.get(key)).then((text) => (text === undefined ? undefined : JSON.parse(text)));
+  }
+
+  /**
+   * koa-session: set(key, sess, maxAge, { rolling, changed, ctx }). maxAge in ms, or 'session'
+   * (then the item lives sessionMaxAge, one day by default).
+   */
+  set(key, sess, maxAge /* , opts */) {
+    const bad = checkKey(key, 'set');
+    if (bad) return Promise.reject(bad);
+    let lifetime = maxAge;
+    if (maxAge === 'session' || maxAge === undefined || maxAge === null) lifetime = this.#settings.sessionMaxAge;
+    else if (typeof maxAge !== 'number' || !Number.isFinite(maxAge)) {
+      return Promise.reject(new TypeError(`set(key, sess, maxAge): maxAge must be a number of ms or 'session', got ${typeName(maxAge)}`));
+    }
+    let json;
+    try {
+      json = JSON.stringify(sess);
+    } catch (cause) {
+      return Promise.reject(new TypeError(`set(key, sess): the session cannot be serialized to JSON: ${cause.message}`, { cause }));
+    }
+    if (typeof json !== 'string') {
+      return Promise.reject(new TypeError(`set(key, sess): the session must be a JSON-serializable value, got ${typeName(sess)}`));
+    }
+    const expires = Math.floor((Date.now() + lifetime) / 1000);
+    return this.#whenReady(() => this.#native.put(key, json, expires));
+  }
+
+  /** koa-session: destroy(key, { ctx }). */
+  destroy(key /* , opts */) {
+    const bad = checkKey(key, 'destroy');
+    if (bad) return Promise.reject(bad);
+    return this.#whenReady(() => this.#native.delete(key));
+  }
+
+  /**
+   * Creates the table when it does not exist (string hash key), waits until it is ACTIVE and
+   * enables TTL on ttlKey (when useTtlExpired). On an existing table: TTL that is off gets enabled,
+   * an enabled TTL on another attribute wins (with a warning), and provisioned capacity is updated
+   * when it differs (never on an on-demand table). Safe when several processes run it at once.
+   * @param {(err?: Error) => void} [callback] optional, for the JavaScript package's callback style
+   */
+  createTableIfDontExists(callback) {
+    const p = (this.#ready ? this.#ready.then(() => this.#createTable()) : this.#whenReady(() => this.#createTable()));
+    if (typeof callback === 'function') {
+      p.then(() => callback(), (err) => callback(err));
+      return undefined;
+    }
+    return p;
+  }
+
+  async #control(op, ...args) {
+    if (!this.#credentialsStatic && !this.#credentials.fresh()) await this.#credentials.refresh();
+    const text = await this.#native.control(op, this.#settings.tableName, ...args);
+    return JSON.parse(text);
+  }
+
+  async #describe() {
+    try {
+      return (await this.#control('DescribeTable')).Table;
+    } catch (err) {
+      if (err.code === 'ResourceNotFoundException') return null;
+      throw err;
+    }
+  }
+
+  async #waitActive(table) {
+    const deadline = Date.now() + TABLE_WAIT_MS;
+    let t = table;
+    while (!t || t.TableStatus !== 'ACTIVE') {
+      if (t && t.TableStatus === 'DELETING') {
+        throw new DynamoDBStoreError(`table ${this.#settings.tableName} is being deleted`, { code: 'ResourceInUseException', retryable: false });
+      }
+      if (Date.now() > deadline) {
+        throw new DynamoDBStoreError(`table ${this.#settings.tableName} did not become ACTIVE within ${TABLE_WAIT_MS / 1000} s`, { code: 'TimeoutError', retryable: true });
+      }
+      await sleep(TABLE_POLL_MS);
+      t = await this.#describe();
+    }
+    return t;
+  }
+
+  async #enableTtl() {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#control('UpdateTimeToLive', this.#ttlKey, true);
+        return;
+      } catch (err) {
+        // Another process enabled it at the same moment, or the table is still settling.
+        if (err.code === 'ValidationException' && /already enabled/i.test(err.message)) return;
+        if (err.code === 'ResourceInUseException' && attempt < 20) { await sleep(TABLE_POLL_MS); continue; }
+        throw err;
+      }
+    }
+  }
+
+  async #createTable() {
+    const s = this.#settings;
+    let table = await this.#describe();
+    if (!table) {
+      try {
+        await this.#control('CreateTable', s.hashKey, s.billingMode === 'PAY_PER_REQUEST', s.readCapacityUnits, s.writeCapacityUnits);
+      } catch (err) {
+        if (err.code !== 'ResourceInUseException') throw err; // created by someone else meanwhile: fine
+      }
+      await this.#waitActive(null);
+      if (s.useTtlExpired) await this.#reconcileTtl();
+      return;
+    }
+    table = await this.#waitActive(table);
+    if (s.useTtlExpired) {
+      try {
+        await this.#reconcileTtl();
+      } catch (err) {
+        warnOnce(`koa-session-dynamodb-store: could not enable TTL on table ${s.tableName} (${err.code}: ${err.message}); try again later`);
+      }
+    }
+    const billing = table.BillingModeSummary && table.BillingModeSummary.BillingMode;
+    const pt = table.ProvisionedThroughput || {};
+    if (billing !== 'PAY_PER_REQUEST' && s.billingMode !== 'PAY_PER_REQUEST' &&
+        (pt.ReadCapacityUnits !== s.readCapacityUnits || pt.WriteCapacityUnits !== s.writeCapacityUnits)) {
+      try {
+        await this.#control('UpdateTable', s.readCapacityUnits, s.writeCapacityUnits);
+      } catch (err) {
+        warnOnce(`koa-session-dynamodb-store: could not update the capacity of table ${s.tableName} (${err.code}: ${err.message})`);
+      }
+    }
+  }
+
+  async #reconcileTtl() {
+    const d = (await this.#control('DescribeTimeToLive')).TimeToLiveDescription || {};
+    const status = d.TimeToLiveStatus;
+    if ((status === 'ENABLED' || status === 'ENABLING') && d.AttributeName) {
+      if (d.AttributeName !== this.#ttlKey) {
+        warnOnce(`koa-session-dynamodb-store: table ${this.#settings.tableName} has TTL enabled on attribute '${d.AttributeName}', not '${this.#ttlKey}'; using '${d.AttributeName}'`);
+        await this.#switchTtlKey(d.AttributeName);
+      }
+      return;
+    }
+    await this.#enableTtl();
+  }
+
+  // The TTL attribute is part of the native client's configuration: replace the client.
+  async #switchTtlKey(name) {
+    const old = this.#native;
+    this.#ttlKey = name;
+    this.#native = this.#createNative();
+    const c = await this.#credentials.refresh();
+    this.#native.setCredentials(c.accessKeyId, c.secretAccessKey, c.sessionToken);
+    await old.close();
+  }
+
+  /** The attribute the expiry epoch seconds are written to (it may follow the table's TTL setting). */
+  get ttlKey() {
+    return this.#ttlKey;
+  }
+
+  /** Waits for requests in flight, then stops the store's thread. Idempotent; later calls reject. */
+  async close() {
+    this.#closed = true;
+    if (this.#ready) await this.#ready.catch(() => {});
+    await this.#native.close();
+  }
+
+  [util.inspect.custom](depth, opts, inspect = util.inspect) {
+    const s = this.#settings;
+    const view = {
+      table: s.tableName, hashKey: s.hashKey, ttlKey: this.#ttlKey, endpoint: s.endpoint, region: s.region,
+      consistentRead: s.consistentRead, credentials: this.#credentials.describe(), closed: this.#closed,
+    };
+    return `DynamoDBStore ${inspect(view, opts)}`;
+  }
+
+  toJSON() {
+    return { table: this.#settings.tableName, endpoint: this.#settings.endpoint, region: this.#settings.region };
+  }
+
+  /** Library versions, for the OpenSSL check: { curl, curlSsl, curlThreadsafe, jansson }. */
+  static versions() {
+    return binding.versions();
+  }
+}
+
+DynamoDBStore.DynamoDBStore = DynamoDBStore;
+DynamoDBStore.DynamoDBStoreError = DynamoDBStoreError;
+DynamoDBStore.default = DynamoDBStore;
+module.exports = DynamoDBStore;

@@ -1,0 +1,908 @@
+/* client.c: the worker thread, its queue and its curl multi handle (see client.h).
+ *
+ * Owner thread: ddbs_client_new, ddbs_client_submit, ddbs_client_take_completed,
+ *               ddbs_client_set_credentials, ddbs_client_shutdown, ddbs_client_free.
+ * Worker thread: everything static below worker_main(): it builds request bodies (ddb_json.c),
+ *               signs them (sigv4.c), runs them on the curl multi handle with keep-alive
+ *               connections, retries what can be retried (backoff with full jitter and a retry
+ *               budget, as the AWS SDKs' standard mode), parses the answers and moves finished
+ *               requests to the completion list, then calls notify().
+ * Shared state (queue, completion list, credentials, flags) is guarded by c->lock. */
+#include "client.h"
+
+#include <curl/curl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "ddb_json.h"
+#include "sigv4.h"
+
+#define TARGET_PREFIX "DynamoDB_20120810."
+#define RETRY_BASE_MS 25            /* transient errors */
+#define RETRY_THROTTLE_BASE_MS 100  /* throttling errors: a longer base */
+#define RETRY_CAP_MS 2000
+#define RETRY_BUDGET_MAX 500        /* tokens, as the AWS SDKs' standard retry mode */
+#define RETRY_COST 5
+#define RETRY_TIMEOUT_COST 10
+#define EASY_POOL_MAX 64
+
+struct ddbs_client {
+  /* immutable after new() */
+  char *url, *host, *region, *table, *hash_key, *ttl_key, *ca_file, *user_agent;
+  int consistent_read;
+  int max_attempts;
+  long connect_timeout_ms, attempt_timeout_ms, total_timeout_ms;
+  size_t max_response_bytes;
+  int max_connections;
+  ddbs_notify_fn notify;
+  void *notify_user;
+
+  uv_thread_t thread;
+  int thread_started;
+  CURLM *multi;
+
+  /* guarded by lock */
+  uv_mutex_t lock;
+  ddbs_request *queue_head, *queue_tail; /* submitted, not yet seen by the worker */
+  ddbs_request *done_head, *done_tail;   /* completed, not yet taken */
+  int notify_pending;
+  int stopping; /* 1: drain then exit; */
+  int aborting; /* 1: fail everything at once then exit */
+  int joined;
+  size_t outstanding;
+  ddbs_buf akid, secret, token; /* credentials (wiped on change and free) */
+  unsigned long cred_generation;
+
+  /* worker-thread only */
+  ddbs_request *active; /* admitted and not finished; linked through ->next */
+  size_t active_count;
+  ddbs_request *slot_head, *slot_tail; /* waiting for a connection slot; linked through ->next_wait */
+  int http_active;                      /* attempts running in curl (<= max_connections) */
+  void *easy_pool[EASY_POOL_MAX];
+  int easy_pool_len;
+  unsigned char signing_key[32];
+  char signing_date[9];
+  unsigned long signing_generation;
+  int has_signing_key;
+  long retry_tokens;
+  uint64_t rng;
+};
+
+/* ------------------------------------------------------------------ small helpers */
+
+static char *dup_or_null(const char *s) {
+  if (!s) return NULL;
+  size_t n = strlen(s);
+  char *p = malloc(n + 1);
+  if (p) memcpy(p, s, n + 1);
+  return p;
+}
+
+static char *dup_bytes(const char *s, size_t n) {
+  char *p = malloc(n + 1);
+  if (!p) return NULL;
+  if (n) memcpy(p, s, n);
+  p[n] = '\0';
+  return p;
+}
+
+static unsigned long long now_ms(void) { return uv_hrtime() / 1000000ULL; }
+
+static uint64_t next_random(ddbs_client *c) {
+  /* xorshift64*: jitter only, not security */
+  uint64_t x = c->rng;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  c->rng = x;
+  return x * 0x2545F4914F6CDD1DULL;
+}
+
+static uint32_t crc32_of(const char *p, size_t n) {
+  static const uint32_t poly = 0xEDB88320u;
+  uint32_t crc = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; i++) {
+    crc ^= (unsigned char)p[i];
+    for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (poly & (0u - (crc & 1u)));
+  }
+  return crc ^ 0xFFFFFFFFu;
+}
+
+static void set_error(ddbs_request *r, const char *code, const char *message, int retryable) {
+  r->status = DDBS_FAILED;
+  snprintf(r->err_code, sizeof r->err_code, "%s", code);
+  snprintf(r->err_message, sizeof r->err_message, "%s", message);
+  r->retryable = retryable;
+}
+
+/* ------------------------------------------------------------------ requests */
+
+ddbs_request *ddbs_request_new(int op, const char *op_name) {
+  ddbs_request *r = calloc(1, sizeof *r);
+  if (!r) return NULL;
+  r->op = op;
+  r->expires = -1;
+  snprintf(r->op_name, sizeof r->op_name, "%s", op_name);
+  return r;
+}
+
+ddbs_request *ddbs_request_get(const char *key, size_t key_len) {
+  ddbs_request *r = ddbs_request_new(DDBS_OP_GET_ITEM, "GetItem");
+  if (r && !(r->key = dup_bytes(key, key_len))) {
+    free(r);
+    return NULL;
+  }
+  if (r) r->key_len = key_len;
+  return r;
+}
+
+ddbs_request *ddbs_request_delete(const char *key, size_t key_len) {
+  ddbs_request *r = ddbs_request_new(DDBS_OP_DELETE_ITEM, "DeleteItem");
+  if (r && !(r->key = dup_bytes(key, key_len))) {
+    free(r);
+    return NULL;
+  }
+  if (r) r->key_len = key_len;
+  return r;
+}
+
+ddbs_request *ddbs_request_put(const char *key, size_t key_len, const char *session, size_t session_len,
+                               long long expires) {
+  ddbs_request *r = ddbs_request_new(DDBS_OP_PUT_ITEM, "PutItem");
+  if (!r) return NULL;
+  r->key = dup_bytes(key, key_len);
+  r->session = dup_bytes(session, session_len);
+  if (!r->key || !r->session) {
+    ddbs_request_free(r);
+    return NULL;
+  }
+  r->key_len = key_len;
+  r->session_len = session_len;
+  r->expires = expires;
+  return r;
+}
+
+ddbs_request *ddbs_request_raw(const char *op_name, const char *body, size_t body_len) {
+  ddbs_request *r = ddbs_request_new(DDBS_OP_RAW, op_name);
+  if (!r) return NULL;
+  if (ddbs_buf_append(&r->body, body, body_len) != 0) {
+    ddbs_request_free(r);
+    return NULL;
+  }
+  return r;
+}
+
+void ddbs_request_free(ddbs_request *r) {
+  if (!r) return;
+  free(r->key);
+  free(r->session);
+  ddbs_buf_free(&r->body);
+  ddbs_buf_free(&r->result);
+  ddbs_buf_free(&r->response);
+  if (r->headers) curl_slist_free_all(r->headers);
+  if (r->easy) curl_easy_cleanup(r->easy);
+  free(r);
+}
+
+/* ------------------------------------------------------------------ versions */
+
+const char *ddbs_curl_ssl_version(void) {
+  const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+  return v && v->ssl_version ? v->ssl_version : "";
+}
+
+const char *ddbs_curl_version(void) {
+  const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+  return v && v->version ? v->version : "";
+}
+
+int ddbs_curl_threadsafe(void) {
+#ifdef CURL_VERSION_THREADSAFE
+  const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+  return v && (v->features & CURL_VERSION_THREADSAFE) ? 1 : 0;
+#else
+  return 0;
+#endif
+}
+
+/* ------------------------------------------------------------------ worker: curl callbacks */
+
+/* Appends the answer to r->response, failing the transfer past the client's size cap. */
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
+  ddbs_request *r = userdata;
+  size_t n = size * nmemb;
+  ddbs_client *c = NULL;
+  if (curl_easy_getinfo(r->easy, CURLINFO_PRIVATE, (char **)&c) == CURLE_OK && c && c->max_response_bytes &&
+      r->response.len + n > c->max_response_bytes) {
+    r->response_too_large = 1;
+    return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+  }
+  return ddbs_buf_append(&r->response, ptr, n) == 0 ? n : 0;
+}
+
+static int header_is(const char *line, size_t n, const char *name, size_t *value_at) {
+  size_t k = strlen(name);
+  if (n <= k || line[k] != ':') return 0;
+  for (size_t i = 0; i < k; i++) {
+    char a = line[i], b = name[i];
+    if (a >= 'A' && a <= 'Z') a = (char)(a - 'A' + 'a');
+    if (a != b) return 0;
+  }
+  size_t v = k + 1;
+  while (v < n && (line[v] == ' ' || line[v] == '\t')) v++;
+  *value_at = v;
+  return 1;
+}
+
+static void copy_header_value(const char *line, size_t n, size_t at, char *out, size_t out_size) {
+  size_t end = n;
+  while (end > at && (line[end - 1] == '\r' || line[end - 1] == '\n' || line[end - 1] == ' ')) end--;
+  size_t len = end - at;
+  if (len >= out_size) len = out_size - 1;
+  memcpy(out, line + at, len);
+  out[len] = '\0';
+}
+
+static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata) {
+  ddbs_request *r = userdata;
+  size_t n = size * nmemb, at;
+  if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) { /* a new response (e.g. after a redirect): reset */
+    r->has_crc32 = 0;
+    r->request_id[0] = '\0';
+  } else if (header_is(line, n, "x-amzn-requestid", &at)) {
+    copy_header_value(line, n, at, r->request_id, sizeof r->request_id);
+  } else if (header_is(line, n, "x-amz-crc32", &at)) {
+    copy_header_value(line, n, at, r->crc32, sizeof r->crc32);
+    r->has_crc32 = 1;
+  }
+  return n;
+}
+
+/* ------------------------------------------------------------------ worker: attempts */
+
+static void complete(ddbs_client *c, ddbs_request *r) {
+  int call = 0;
+  uv_mutex_lock(&c->lock);
+  r->next = NULL;
+  if (c->done_tail) c->done_tail->next = r;
+  else c->done_head = r;
+  c->done_tail = r;
+  if (!c->notify_pending) {
+    c->notify_pending = 1;
+    call = 1;
+  }
+  uv_mutex_unlock(&c->lock);
+  if (call && c->notify) c->notify(c->notify_user);
+}
+
+static void active_remove(ddbs_client *c, ddbs_request *r) {
+  ddbs_request **pp = &c->active;
+  while (*pp && *pp != r) pp = &(*pp)->next;
+  if (*pp) {
+    *pp = r->next;
+    c->active_count--;
+  }
+  r->next = NULL;
+}
+
+static void release_easy(ddbs_client *c, ddbs_request *r) {
+  if (r->headers) {
+    curl_slist_free_all(r->headers);
+    r->headers = NULL;
+  }
+  if (!r->easy) return;
+  c->http_active--;
+  curl_multi_remove_handle(c->multi, r->easy);
+  if (c->easy_pool_len < EASY_POOL_MAX) {
+    curl_easy_reset(r->easy);
+    c->easy_pool[c->easy_pool_len++] = r->easy;
+  } else {
+    curl_easy_cleanup(r->easy);
+  }
+  r->easy = NULL;
+}
+
+static void slot_remove(ddbs_client *c, ddbs_request *r) {
+  if (!r->in_slot_queue) return;
+  ddbs_request **pp = &c->slot_head, *prev = NULL;
+  while (*pp && *pp != r) {
+    prev = *pp;
+    pp = &(*pp)->next_wait;
+  }
+  if (*pp) {
+    *pp = r->next_wait;
+    if (c->slot_tail == r) c->slot_tail = prev;
+  }
+  r->next_wait = NULL;
+  r->in_slot_queue = 0;
+}
+
+static void slot_push(ddbs_client *c, ddbs_request *r) {
+  r->next_wait = NULL;
+  r->in_slot_queue = 1;
+  if (c->slot_tail) c->slot_tail->next_wait = r;
+  else c->slot_head = r;
+  c->slot_tail = r;
+}
+
+/* Hands r (in c->active, finished or failed) back to the owner. */
+static void finish(ddbs_client *c, ddbs_request *r) {
+  slot_remove(c, r);
+  release_easy(c, r);
+  active_remove(c, r);
+  ddbs_buf_free(&r->response);
+  complete(c, r);
+}
+
+static int build_body(ddbs_client *c, ddbs_request *r) {
+  char err[512] = "";
+  int rc = 0;
+  switch (r->op) {
+    case DDBS_OP_GET_ITEM:
+      rc = ddbs_body_get_item(c->table, c->hash_key, r->key, r->key_len, c->consistent_read, &r->body, err,
+                              sizeof err);
+      break;
+    case DDBS_OP_PUT_ITEM:
+      rc = ddbs_body_put_item(c->table, c->hash_key, r->key, r->key_len, c->ttl_key, r->expires, r->session,
+                              r->session_len, &r->body, err, sizeof err);
+      free(r->session); /* the body holds it now */
+      r->session = NULL;
+      r->session_len = 0;
+      break;
+    case DDBS_OP_DELETE_ITEM:
+      rc = ddbs_body_delete_item(c->table, c->hash_key, r->key, r->key_len, &r->body, err, sizeof err);
+      break;
+    default:
+      return 0;
+  }
+  if (rc == 0) return 0;
+  if (rc == DDBS_E_TOO_LARGE) set_error(r, "SessionTooLarge", err, 0);
+  else if (rc == DDBS_E_INPUT) set_error(r, "InvalidSession", err, 0);
+  else set_error(r, "OutOfMemory", err[0] ? err : "out of memory building the request", 0);
+  return -1;
+}
+
+/* Signs and starts one HTTP attempt. Returns 0, or -1 with r's error set. */
+static int start_attempt(ddbs_client *c, ddbs_request *r) {
+  char amz_date[17], target[64], auth_hdr_prefix[] = "Authorization: ";
+  ddbs_buf auth = DDBS_BUF_INIT, line = DDBS_BUF_INIT;
+  struct curl_slist *h = NULL;
+  CURL *e = NULL;
+  int rc = -1;
+  long long unix_now = (long long)time(NULL);
+  unsigned long long now = now_ms();
+
+  r->attempts++;
+  r->has_crc32 = 0;
+  r->response_too_large = 0;
+  r->request_id[0] = '\0';
+  r->http_status = 0;
+  ddbs_buf_reset(&r->response);
+  snprintf(target, sizeof target, TARGET_PREFIX "%s", r->op_name);
+  if (ddbs_sigv4_format_amz_date(unix_now, amz_date) != 0) {
+    set_error(r, "SigningError", "cannot format the request time", 0);
+    goto cleanup;
+  }
+
+  uv_mutex_lock(&c->lock);
+  if (c->akid.len == 0 || c->secret.len == 0) {
+    uv_mutex_unlock(&c->lock);
+    set_error(r, "CredentialsError", "no AWS credentials are set for the store", 0);
+    goto cleanup;
+  }
+  if (!c->has_signing_key || c->signing_generation != c->cred_generation ||
+      memcmp(c->signing_date, amz_date, 8) != 0) {
+    memcpy(c->signing_date, amz_date, 8);
+    c->signing_date[8] = '\0';
+    if (ddbs_sigv4_signing_key(c->secret.data, c->signing_date, c->region, "dynamodb", c->signing_key) != 0) {
+      uv_mutex_unlock(&c->lock);
+      c->has_signing_key = 0;
+      set_error(r, "SigningError", "cannot derive the signing key", 0);
+      goto cleanup;
+    }
+    c->has_signing_key = 1;
+    c->signing_generation = c->cred_generation;
+  }
+  ddbs_sigv4_dynamodb sreq = {
+      .access_key_id = c->akid.data,
+      .session_token = c->token.len ? c->token.data : NULL,
+      .region = c->region,
+      .amz_date = amz_date,
+      .host = c->host,
+      .target = target,
+      .body = r->body.data ? r->body.data : "",
+      .body_len = r->body.len,
+  };
+  int signed_ok = ddbs_sigv4_sign_dynamodb(&sreq, c->signing_key, &auth) == 0;
+  if (signed_ok && c->token.len) {
+    signed_ok = ddbs_buf_append_str(&line, "X-Amz-Security-Token: ") == 0 &&
+                ddbs_buf_append(&line, c->token.data, c->token.len) == 0 &&
+                (h = curl_slist_append(h, line.data)) != NULL;
+    ddbs_buf_wipe_free(&line);
+  }
+  uv_mutex_unlock(&c->lock);
+  if (!signed_ok) {
+    set_error(r, "SigningError", "cannot sign the request", 0);
+    goto cleanup;
+  }
+
+  /* headers: exactly what was signed, plus Authorization; no Expect, no Accept */
+  struct curl_slist *t;
+  ddbs_buf_reset(&line);
+  if (ddbs_buf_printf(&line, "Host: %s", c->host) != 0 || !(t = curl_slist_append(h, line.data))) goto oom;
+  h = t;
+  if (!(t = curl_slist_append(h, "Content-Type: " DDBS_DYNAMODB_CONTENT_TYPE))) goto oom;
+  h = t;
+  ddbs_buf_reset(&line);
+  if (ddbs_buf_printf(&line, "X-Amz-Date: %s", amz_date) != 0 || !(t = curl_slist_append(h, line.data))) goto oom;
+  h = t;
+  ddbs_buf_reset(&line);
+  if (ddbs_buf_printf(&line, "X-Amz-Target: %s", target) != 0 || !(t = curl_slist_append(h, line.data))) goto oom;
+  h = t;
+  ddbs_buf_reset(&line);
+  if (ddbs_buf_append_str(&line, auth_hdr_prefix) != 0 || ddbs_buf_append(&line, auth.data, auth.len) != 0 ||
+      !(t = curl_slist_append(h, line.data)))
+    goto oom;
+  h = t;
+  if (!(t = curl_slist_append(h, "Expect:"))) goto oom;
+  h = t;
+  if (!(t = curl_slist_append(h, "Accept:"))) goto oom;
+  h = t;
+
+  e = c->easy_pool_len ? c->easy_pool[--c->easy_pool_len] : curl_easy_init();
+  if (!e) goto oom;
+  long remaining = (long)(r->deadline_ms > now ? r->deadline_ms - now : 1);
+  long attempt_timeout = c->attempt_timeout_ms < remaining ? c->attempt_timeout_ms : remaining;
+  long connect_timeout = c->connect_timeout_ms < attempt_timeout ? c->connect_timeout_ms : attempt_timeout;
+  curl_easy_setopt(e, CURLOPT_URL, c->url);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt(e, CURLOPT_POST, 1L);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data ? r->body.data : "");
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body.len);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)c);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, attempt_timeout);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
+  curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+  if (c->user_agent) curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
+  if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+    set_error(r, "NetworkingError", "cannot start the HTTP request", 1);
+    curl_easy_cleanup(e);
+    e = NULL;
+    goto cleanup;
+  }
+  r->easy = e;
+  r->headers = h;
+  c->http_active++;
+  h = NULL;
+  rc = 0;
+  goto cleanup;
+
+oom:
+  set_error(r, "OutOfMemory", "out of memory preparing the HTTP request", 0);
+  if (e) curl_easy_cleanup(e);
+cleanup:
+  if (h) curl_slist_free_all(h);
+  ddbs_buf_wipe_free(&auth);
+  ddbs_buf_wipe_free(&line);
+  return rc;
+}
+
+static int is_throttle_code(const char *code) {
+  static const char *const codes[] = {"ProvisionedThroughputExceededException",
+                                      "ThrottlingException",
+                                      "Throttling",
+                                      "RequestLimitExceeded",
+                                      "LimitExceededException",
+                                      "RequestThrottledException",
+                                      "TooManyRequestsException",
+                                      "SlowDown",
+                                      NULL};
+  for (int i = 0; codes[i]; i++)
+    if (strcmp(code, codes[i]) == 0) return 1;
+  return 0;
+}
+
+static int is_transient_code(const char *code) {
+  static const char *const codes[] = {"InternalServerError", "InternalFailure", "ServiceUnavailable",
+                                      "TransactionInProgressException", "RequestTimeout",
+                                      "RequestTimeoutException", NULL};
+  for (int i = 0; codes[i]; i++)
+    if (strcmp(code, codes[i]) == 0) return 1;
+  return 0;
+}
+
+/* Decides on a finished attempt: fills r's result or error. Returns 1 when it may be retried,
+ * 2 when retryable due to throttling, 0 when final. */
+static int evaluate(ddbs_client *c, ddbs_request *r, CURLcode res) {
+  long status = 0;
+  char msg[400];
+  if (res != CURLE_OK) {
+    if (r->response_too_large) {
+      snprintf(msg, sizeof msg, "DynamoDB's answer to %s is larger than %zu bytes", r->op_name,
+               c->max_response_bytes);
+      set_error(r, "ResponseTooLarge", msg, 0);
+      return 0;
+    }
+    int timeout = res == CURLE_OPERATION_TIMEDOUT;
+    snprintf(msg, sizeof msg, "%s %s (%s)", r->op_name, timeout ? "timed out" : "failed", curl_easy_strerror(res));
+    switch (res) {
+      case CURLE_COULDNT_RESOLVE_HOST:
+      case CURLE_COULDNT_RESOLVE_PROXY:
+      case CURLE_COULDNT_CONNECT:
+      case CURLE_OPERATION_TIMEDOUT:
+      case CURLE_SEND_ERROR:
+      case CURLE_RECV_ERROR:
+      case CURLE_GOT_NOTHING:
+      case CURLE_PARTIAL_FILE:
+      case CURLE_WEIRD_SERVER_REPLY:
+      case CURLE_HTTP2:
+      case CURLE_SSL_CONNECT_ERROR:
+        set_error(r, timeout ? "TimeoutError" : "NetworkingError", msg, 1);
+        return 1;
+      default:
+        set_error(r, "NetworkingError", msg, 0);
+        return 0;
+    }
+  }
+  curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+  r->http_status = status;
+  const char *body = r->response.data ? r->response.data : "";
+  size_t len = r->response.len;
+  if (r->has_crc32) {
+    char *end = NULL;
+    unsigned long want = strtoul(r->crc32, &end, 10);
+    if (end == r->crc32 || (uint32_t)want != crc32_of(body, len)) {
+      snprintf(msg, sizeof msg, "the CRC32 of DynamoDB's answer to %s does not match its x-amz-crc32 header",
+               r->op_name);
+      set_error(r, "CRC32CheckFailed", msg, 1);
+      return 1;
+    }
+  }
+  if (status >= 200 && status < 300) {
+    char err[400] = "";
+    if (r->op == DDBS_OP_GET_ITEM) {
+      int found = 0;
+      ddbs_buf_reset(&r->result);
+      int prc = ddbs_parse_get_item(body, len, c->ttl_key, (long long)time(NULL), &r->result, &found, err,
+                                    sizeof err);
+      if (prc != 0) {
+        snprintf(msg, sizeof msg, "DynamoDB's answer to GetItem cannot be read: %s", err);
+        set_error(r, prc == DDBS_E_NOMEM ? "OutOfMemory" : "InvalidResponse", msg, 0);
+        return 0;
+      }
+      r->status = found ? DDBS_OK : DDBS_NOT_FOUND;
+      return 0;
+    }
+    if (r->op == DDBS_OP_RAW) {
+      ddbs_buf_reset(&r->result);
+      if (ddbs_buf_append(&r->result, body, len) != 0) {
+        set_error(r, "OutOfMemory", "out of memory reading the answer", 0);
+        return 0;
+      }
+    }
+    /* put/delete/raw: the body must be a JSON object */
+    {
+      size_t i = 0;
+      while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) i++;
+      if (i == len || body[i] != '{') {
+        snprintf(msg, sizeof msg, "DynamoDB's answer to %s is not JSON (HTTP %ld)", r->op_name, status);
+        set_error(r, "InvalidResponse", msg, 0);
+        return 0;
+      }
+    }
+    r->status = DDBS_OK;
+    return 0;
+  }
+  /* an error answer */
+  char code[64] = "", message[400] = "";
+  if (ddbs_parse_error(body, len, code, sizeof code, message, sizeof message) != 0) {
+    snprintf(code, sizeof code, "%s", status >= 500 ? "InternalServerError" : "UnknownError");
+    snprintf(message, sizeof message, "DynamoDB answered %s with HTTP %ld and no readable error", r->op_name,
+             status);
+  }
+  int throttle = is_throttle_code(code) || status == 429;
+  int transient = is_transient_code(code) || status == 500 || status == 502 || status == 503 || status == 504;
+  set_error(r, code, message[0] ? message : code, throttle || transient);
+  return throttle ? 2 : transient ? 1 : 0;
+}
+
+/* Schedules a retry if allowed: attempts left, time left, budget left. Returns 1 when scheduled. */
+static int schedule_retry(ddbs_client *c, ddbs_request *r, int kind) {
+  if (r->attempts >= c->max_attempts) return 0;
+  int cost = strcmp(r->err_code, "TimeoutError") == 0 ? RETRY_TIMEOUT_COST : RETRY_COST;
+  if (c->retry_tokens < cost) return 0;
+  unsigned long long base = kind == 2 ? RETRY_THROTTLE_BASE_MS : RETRY_BASE_MS;
+  unsigned long long ceiling = base << (r->attempts - 1 < 16 ? r->attempts - 1 : 16);
+  if (ceiling > RETRY_CAP_MS) ceiling = RETRY_CAP_MS;
+  unsigned long long delay = next_random(c) % (ceiling + 1); /* full jitter */
+  unsigned long long now = now_ms();
+  if (now + delay + 1 >= r->deadline_ms) return 0;
+  c->retry_tokens -= cost;
+  r->retry_cost = cost;
+  r->retry_at_ms = now + delay;
+  return 1;
+}
+
+static void on_done(ddbs_client *c, ddbs_request *r, CURLcode res) {
+  int kind = evaluate(c, r, res);
+  release_easy(c, r);
+  if (r->status == DDBS_FAILED && kind && schedule_retry(c, r, kind)) {
+    r->status = DDBS_PENDING;
+    return; /* stays in active, waiting for retry_at_ms */
+  }
+  if (r->status != DDBS_FAILED) {
+    /* success refunds the budget a little (all of a retry's cost when it was a retry) */
+    long refund = r->retry_cost ? r->retry_cost : 1;
+    c->retry_tokens += refund;
+    if (c->retry_tokens > RETRY_BUDGET_MAX) c->retry_tokens = RETRY_BUDGET_MAX;
+  }
+  finish(c, r);
+}
+
+static void admit(ddbs_client *c, ddbs_request *r) {
+  r->next = c->active;
+  c->active = r;
+  c->active_count++;
+  r->deadline_ms = now_ms() + (unsigned long long)c->total_timeout_ms;
+  if (build_body(c, r) != 0) finish(c, r);
+  else slot_push(c, r);
+}
+
+/* Starts waiting attempts while connection slots are free; fails those whose time ran out. */
+static void pump(ddbs_client *c) {
+  while (c->slot_head && c->http_active < c->max_connections) {
+    ddbs_request *r = c->slot_head;
+    slot_remove(c, r);
+    if (now_ms() >= r->deadline_ms) {
+      char msg[200];
+      snprintf(msg, sizeof msg, "%s timed out waiting for a free connection (%d in use)", r->op_name,
+               c->http_active);
+      set_error(r, "TimeoutError", msg, 1);
+      finish(c, r);
+    } else if (start_attempt(c, r) != 0) {
+      finish(c, r);
+    }
+  }
+}
+
+static void fail_all_active(ddbs_client *c) {
+  while (c->active) {
+    ddbs_request *r = c->active;
+    set_error(r, "StoreClosed", "the store was closed before the request completed", 0);
+    finish(c, r);
+  }
+}
+
+static void worker_main(void *arg) {
+  ddbs_client *c = arg;
+  for (;;) {
+    uv_mutex_lock(&c->lock);
+    ddbs_request *incoming = c->queue_head;
+    c->queue_head = c->queue_tail = NULL;
+    int stopping = c->stopping, aborting = c->aborting;
+    uv_mutex_unlock(&c->lock);
+
+    while (incoming) {
+      ddbs_request *r = incoming;
+      incoming = r->next;
+      if (aborting) {
+        r->next = c->active;
+        c->active = r;
+        c->active_count++;
+        set_error(r, "StoreClosed", "the store was closed before the request completed", 0);
+        finish(c, r);
+      } else {
+        admit(c, r);
+      }
+    }
+    if (aborting) fail_all_active(c);
+    if ((stopping || aborting) && c->active_count == 0) break;
+
+    int running = 0;
+    curl_multi_perform(c->multi, &running);
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(c->multi, &left))) {
+      if (m->msg != CURLMSG_DONE) continue;
+      ddbs_request *found = NULL;
+      for (ddbs_request *r = c->active; r; r = r->next)
+        if (r->easy == m->easy_handle) {
+          found = r;
+          break;
+        }
+      CURLcode res = m->data.result;
+      if (found) on_done(c, found, res);
+      else curl_multi_remove_handle(c->multi, m->easy_handle);
+    }
+
+    /* due retries; and the earliest retry still waiting */
+    unsigned long long now = now_ms(), next_due = 0;
+    for (ddbs_request *r = c->active, *nx; r; r = nx) {
+      nx = r->next;
+      if (r->easy || !r->retry_at_ms) continue;
+      if (r->retry_at_ms <= now) {
+        r->retry_at_ms = 0;
+        slot_push(c, r);
+      } else if (!next_due || r->retry_at_ms < next_due) {
+        next_due = r->retry_at_ms;
+      }
+    }
+    pump(c);
+    int timeout = 1000;
+    if (c->slot_head) timeout = 50; /* re-check queued deadlines */
+    if (next_due) {
+      unsigned long long wait = next_due > now ? next_due - now : 0;
+      if (wait < (unsigned long long)timeout) timeout = (int)wait;
+    }
+    if (timeout > 0) curl_multi_poll(c->multi, NULL, 0, timeout, NULL);
+  }
+}
+
+/* ------------------------------------------------------------------ owner-thread API */
+
+ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notify, void *user, char *err,
+                             size_t errlen) {
+  ddbs_client *c = calloc(1, sizeof *c);
+  if (!c) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  if (uv_mutex_init(&c->lock) != 0) {
+    free(c);
+    snprintf(err, errlen, "cannot create a mutex");
+    return NULL;
+  }
+  c->url = dup_or_null(cfg->url);
+  c->host = dup_or_null(cfg->host);
+  c->region = dup_or_null(cfg->region);
+  c->table = dup_or_null(cfg->table);
+  c->hash_key = dup_or_null(cfg->hash_key);
+  c->ttl_key = dup_or_null(cfg->ttl_key);
+  c->ca_file = dup_or_null(cfg->ca_file);
+  c->user_agent = dup_or_null(cfg->user_agent);
+  c->consistent_read = cfg->consistent_read;
+  c->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : 1;
+  c->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 1000;
+  c->attempt_timeout_ms = cfg->attempt_timeout_ms > 0 ? cfg->attempt_timeout_ms : 3000;
+  c->total_timeout_ms = cfg->total_timeout_ms > 0 ? cfg->total_timeout_ms : 10000;
+  c->max_response_bytes = cfg->max_response_bytes;
+  c->max_connections = cfg->max_connections > 0 ? cfg->max_connections : 128;
+  c->notify = notify;
+  c->notify_user = user;
+  c->retry_tokens = RETRY_BUDGET_MAX;
+  c->rng = (uint64_t)uv_hrtime() ^ (uint64_t)(uintptr_t)c ^ 0x9E3779B97F4A7C15ULL;
+  if (!c->rng) c->rng = 1;
+  if (!c->url || !c->host || !c->region || !c->table || !c->hash_key || !c->ttl_key ||
+      (cfg->ca_file && !c->ca_file) || (cfg->user_agent && !c->user_agent)) {
+    snprintf(err, errlen, "out of memory");
+    goto fail;
+  }
+  c->multi = curl_multi_init();
+  if (!c->multi) {
+    snprintf(err, errlen, "curl_multi_init failed");
+    goto fail;
+  }
+  curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 256L);
+  curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+  if (uv_thread_create(&c->thread, worker_main, c) != 0) {
+    snprintf(err, errlen, "cannot start the worker thread");
+    goto fail;
+  }
+  c->thread_started = 1;
+  return c;
+fail:
+  ddbs_client_free(c);
+  return NULL;
+}
+
+int ddbs_client_set_credentials(ddbs_client *c, const char *akid, const char *secret, const char *token) {
+  int rc = 0;
+  uv_mutex_lock(&c->lock);
+  ddbs_buf_wipe_free(&c->akid);
+  ddbs_buf_wipe_free(&c->secret);
+  ddbs_buf_wipe_free(&c->token);
+  if (ddbs_buf_append_str(&c->akid, akid ? akid : "") != 0 ||
+      ddbs_buf_append_str(&c->secret, secret ? secret : "") != 0 ||
+      ddbs_buf_append_str(&c->token, token ? token : "") != 0)
+    rc = -1;
+  c->cred_generation++;
+  uv_mutex_unlock(&c->lock);
+  return rc;
+}
+
+int ddbs_client_submit(ddbs_client *c, ddbs_request *r) {
+  uv_mutex_lock(&c->lock);
+  if (c->stopping || c->aborting || !c->thread_started) {
+    uv_mutex_unlock(&c->lock);
+    return -1;
+  }
+  r->next = NULL;
+  r->status = DDBS_PENDING;
+  if (c->queue_tail) c->queue_tail->next = r;
+  else c->queue_head = r;
+  c->queue_tail = r;
+  c->outstanding++;
+  uv_mutex_unlock(&c->lock);
+  curl_multi_wakeup(c->multi);
+  return 0;
+}
+
+ddbs_request *ddbs_client_take_completed(ddbs_client *c) {
+  uv_mutex_lock(&c->lock);
+  ddbs_request *list = c->done_head;
+  c->done_head = c->done_tail = NULL;
+  c->notify_pending = 0;
+  for (ddbs_request *r = list; r; r = r->next) c->outstanding--;
+  uv_mutex_unlock(&c->lock);
+  return list;
+}
+
+size_t ddbs_client_outstanding(ddbs_client *c) {
+  uv_mutex_lock(&c->lock);
+  size_t n = c->outstanding;
+  uv_mutex_unlock(&c->lock);
+  return n;
+}
+
+void ddbs_client_shutdown(ddbs_client *c, int abort) {
+  if (!c) return;
+  uv_mutex_lock(&c->lock);
+  c->stopping = 1;
+  if (abort) c->aborting = 1;
+  int join = c->thread_started && !c->joined;
+  if (join) c->joined = 1;
+  uv_mutex_unlock(&c->lock);
+  if (!join) return;
+  curl_multi_wakeup(c->multi);
+  uv_thread_join(&c->thread);
+}
+
+void ddbs_client_free(ddbs_client *c) {
+  if (!c) return;
+  ddbs_client_shutdown(c, 1);
+  /* the thread is gone: everything is ours */
+  while (c->active) { /* only when the thread never ran */
+    ddbs_request *r = c->active;
+    c->active = r->next;
+    ddbs_request_free(r);
+  }
+  for (ddbs_request *lists[2] = {c->queue_head, c->done_head}, **l = lists; l < lists + 2; l++) {
+    while (*l) {
+      ddbs_request *r = *l;
+      *l = r->next;
+      ddbs_request_free(r);
+    }
+  }
+  for (int i = 0; i < c->easy_pool_len; i++) curl_easy_cleanup(c->easy_pool[i]);
+  if (c->multi) curl_multi_cleanup(c->multi);
+  ddbs_buf_wipe_free(&c->akid);
+  ddbs_buf_wipe_free(&c->secret);
+  ddbs_buf_wipe_free(&c->token);
+  ddbs_secure_zero(c->signing_key, sizeof c->signing_key);
+  free(c->url);
+  free(c->host);
+  free(c->region);
+  free(c->table);
+  free(c->hash_key);
+  free(c->ttl_key);
+  free(c->ca_file);
+  free(c->user_agent);
+  uv_mutex_destroy(&c->lock);
+  free(c);
+}
