@@ -22,6 +22,7 @@ extern "C" {
 
 #include "client.h"
 #include "ddb_control.h"
+#include "sigv4.h"
 }
 
 namespace {
@@ -52,6 +53,7 @@ struct Core {
   bool hookAdded = false;
   std::vector<napi_deferred> closeWaiters;
   napi_ref wrapper = nullptr;  // the JS object; strong while requests are in flight
+  Core** ownerSlot = nullptr;  // the wrapper's pointer to us, cleared when we are freed
   std::string table;
 
   static void Notify(void* user);  // worker thread
@@ -79,6 +81,7 @@ void Core::CallJs(napi_env env, napi_value, void* context, void*) {
 
 void Core::Finalize(napi_env env, void* data, void*) {
   Core* core = static_cast<Core*>(data);
+  if (core->ownerSlot) *core->ownerSlot = nullptr;  // the wrapper must not reach a freed Core
   if (core->wrapper && env) napi_delete_reference(env, core->wrapper);
   delete core;
 }
@@ -205,6 +208,7 @@ class NativeStore : public Napi::ObjectWrap<NativeStore> {
   explicit NativeStore(const Napi::CallbackInfo& info);
   ~NativeStore() override {
     if (core_) {
+      core_->ownerSlot = nullptr;
       core_->Teardown(true);  // the Core itself goes with its thread-safe function
       core_ = nullptr;
     }
@@ -299,6 +303,7 @@ NativeStore::NativeStore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Nati
   if (napi_add_env_cleanup_hook(env, Core::CleanupHook, core) == napi_ok) core->hookAdded = true;
   napi_create_reference(env, info.This(), 0, &core->wrapper);
   core_ = core;
+  core->ownerSlot = &core_;
 }
 
 Napi::Value NativeStore::Rejected(Napi::Env env, const char* code, const std::string& message) {
@@ -482,6 +487,43 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// sign({ accessKeyId, secretAccessKey, sessionToken?, region, amzDate, host, target, body }) -> the
+// Authorization header value the store would send. For cross-checking the signer from JavaScript.
+Napi::Value Sign(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    Napi::TypeError::New(env, "sign(request): request must be an object").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object o = info[0].As<Napi::Object>();
+  std::string ak = GetStringProp(o, "accessKeyId"), sk = GetStringProp(o, "secretAccessKey"),
+              tok = GetStringProp(o, "sessionToken"), region = GetStringProp(o, "region"),
+              date = GetStringProp(o, "amzDate"), host = GetStringProp(o, "host"),
+              target = GetStringProp(o, "target"), body = GetStringProp(o, "body");
+  unsigned char key[32];
+  ddbs_buf auth = DDBS_BUF_INIT;
+  ddbs_sigv4_dynamodb r{};
+  r.access_key_id = ak.c_str();
+  r.session_token = tok.empty() ? nullptr : tok.c_str();
+  r.region = region.c_str();
+  r.amz_date = date.c_str();
+  r.host = host.c_str();
+  r.target = target.c_str();
+  r.body = body.data();
+  r.body_len = body.size();
+  Napi::Value result = env.Undefined();
+  if (date.size() == 16 && ddbs_sigv4_signing_key(sk.c_str(), date.substr(0, 8).c_str(), region.c_str(), "dynamodb", key) == 0 &&
+      ddbs_sigv4_sign_dynamodb(&r, key, &auth) == 0) {
+    result = Napi::String::New(env, auth.data, auth.len);
+  } else {
+    Napi::Error::New(env, "sign: cannot sign this request").ThrowAsJavaScriptException();
+  }
+  ddbs_secure_zero(key, sizeof key);
+  ddbs_secure_zero(&sk[0], sk.size());
+  ddbs_buf_free(&auth);
+  return result;
+}
+
 std::once_flag seedOnce;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -501,6 +543,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeStore", NativeStore::Define(env));
   exports.Set("setup", Napi::Function::New(env, Setup, "setup"));
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));
+  exports.Set("sign", Napi::Function::New(env, Sign, "sign"));
   return exports;
 }
 
