@@ -7,8 +7,8 @@
 #include <string.h>
 
 int ddbs_buf_reserve(ddbs_buf *b, size_t extra) {
+  if (extra >= (size_t)-1 - b->len) return -1; /* len + extra + 1 would overflow */
   size_t need = b->len + extra + 1;
-  if (need < b->len) return -1; /* overflow */
   if (need <= b->cap) return 0;
   size_t cap = b->cap ? b->cap : 64;
   while (cap < need) {
