@@ -641,6 +641,62 @@ static void test_item_size_limit(void) {
   ddbs_buf_free(&out);
 }
 
+/* The PutItem body is written straight from the session; it must hold the same AttributeValue as
+ * ddbs_json_text_to_attr gives, and count the same size as ddbs_item_size. */
+static void test_put_agrees_with_attr(void) {
+  static const char *sessions[] = {
+      "{}",
+      "{\"a\":[1,0.1,-1.5e-7,1e21,123456789,1.50,-0,true,false,null,\"\",{},[]],\"b\":{\"c\":{\"d\":\"e\"}}}",
+      ("{\"\\u0001\\n\\\"\\\\\":\"\\u0000\\u001f\\u007f\\u2028\",\"\xc3\xa9\":\"\\ud83d\\ude00\xe4\xb8\xad\","
+       "\"\":[[[[\"deep\"]]]],\"n\":[9007199254740993,1e-130,-9.99999999999999e125,5e-7]}"),
+      "[\"top-level array\",2]",
+      "\"a string session\"",
+      "12.5",
+  };
+  char err[256] = "";
+  ddbs_buf body = DDBS_BUF_INIT, big = DDBS_BUF_INIT;
+  for (size_t i = 0; i < COUNT(sessions); i++) {
+    const char *sess = sessions[i];
+    ddbs_buf_reset(&body);
+    CHECK(ddbs_body_put_item("tbl", "hk", "key\xc3\xa9", 5, "ttl", 1234567890123LL, sess, strlen(sess),
+                             &body, err, sizeof err) == 0);
+    json_t *parsed = json_loads(body.data, JSON_ALLOW_NUL, NULL);
+    json_t *attr = ddbs_json_text_to_attr(sess, strlen(sess), err, sizeof err);
+    json_t *item = json_object_get(parsed, "Item");
+    CHECK(parsed != NULL && attr != NULL);
+    CHECK(json_equal(json_object_get(item, "session"), attr));
+    CHECK(json_object_size(parsed) == 2 && json_object_size(item) == 3);
+    CHECK_STREQ(json_string_value(json_object_get(json_object_get(item, "hk"), "S")), "key\xc3\xa9");
+    CHECK_STREQ(json_string_value(json_object_get(json_object_get(item, "ttl"), "N")), "1234567890123");
+    size_t want = ddbs_item_size(item);
+
+    /* Make it too large by a known amount: wrap as [filler, session]: + 3 (L) + 1 + filler + 1 */
+    size_t filler = DDBS_MAX_ITEM_SIZE;
+    ddbs_buf_reset(&big);
+    ddbs_buf_append_str(&big, "[\"");
+    for (size_t j = 0; j < filler; j++) ddbs_buf_append_char(&big, 'f');
+    ddbs_buf_append_str(&big, "\",");
+    ddbs_buf_append_str(&big, sess);
+    ddbs_buf_append_str(&big, "]");
+    ddbs_buf_reset(&body);
+    CHECK(ddbs_body_put_item("tbl", "hk", "key\xc3\xa9", 5, "ttl", 1234567890123LL, big.data, big.len,
+                             &body, err, sizeof err) == DDBS_E_TOO_LARGE);
+    /* the wrapped session's size: the old one's, minus the old session value, plus the list */
+    json_t *wrapped = ddbs_json_text_to_attr(big.data, big.len, NULL, 0);
+    json_object_set(item, "session", wrapped);
+    char expect[160];
+    snprintf(expect, sizeof expect, "session item is %zu bytes; DynamoDB's item limit is 409600 bytes",
+             ddbs_item_size(item));
+    CHECK_STREQ(err, expect);
+    CHECK(ddbs_item_size(item) > want + filler);
+    json_decref(wrapped);
+    json_decref(attr);
+    json_decref(parsed);
+  }
+  ddbs_buf_free(&big);
+  ddbs_buf_free(&body);
+}
+
 /* ---- responses ------------------------------------------------------------------------- */
 
 static void test_parse_get_item(void) {
@@ -795,6 +851,7 @@ void suite_ddb_json(void) {
   ctest_run("ddb_json: item size", test_item_size);
   ctest_run("ddb_json: request bodies", test_bodies);
   ctest_run("ddb_json: item size limit", test_item_size_limit);
+  ctest_run("ddb_json: PutItem body agrees with value_to_attr and item_size", test_put_agrees_with_attr);
   ctest_run("ddb_json: parse GetItem", test_parse_get_item);
   ctest_run("ddb_json: parse error", test_parse_error);
 }

@@ -1,0 +1,229 @@
+// Type definitions for koa-session-dynamodb-store 2.x
+//
+// CommonJS:  const DynamoDBStore = require('koa-session-dynamodb-store');
+//            import DynamoDBStore = require('koa-session-dynamodb-store');
+// ESM:       import DynamoDBStore, { DynamoDBStoreError } from 'koa-session-dynamodb-store';
+//            (TypeScript: with esModuleInterop, or module node16 / nodenext)
+//
+// These types need no @types/node.
+
+declare namespace DynamoDBStore {
+  /** A whole number given as a string ('5'): accepted where the JavaScript package took Number(x). */
+  type NumericString = `${number}`;
+
+  /** AWS credentials, as an object or as what a credentials function returns. */
+  interface Credentials {
+    accessKeyId: string;
+    secretAccessKey: string;
+    sessionToken?: string | null | undefined;
+    /**
+     * When the credentials stop working: a Date, an ISO 8601 string or ms since the epoch. The
+     * store calls the credentials function again five minutes before. Absent for long-term keys.
+     */
+    expiration?: Date | string | number | null | undefined;
+  }
+
+  /**
+   * Where the credentials come from. A function is called at start and again before the
+   * credentials it returned expire (an AWS SDK v3 credential provider fits).
+   */
+  type CredentialsOption = Credentials | (() => Credentials | PromiseLike<Credentials>);
+
+  interface TableOptions {
+    /** Table name (3 to 255 characters of a-z A-Z 0-9 _ - .). Default 'sessions'. */
+    name?: string | undefined;
+    /** The table's partition key, a string attribute. Default 'sessionId'. */
+    hashKey?: string | undefined;
+    /** The attribute holding the expiry time (epoch seconds). Default 'expires'. */
+    ttlKey?: string | undefined;
+    /** Enable DynamoDB's TTL on ttlKey when the table is created or checked. Default true. */
+    useTtlExpired?: boolean | undefined;
+    /** Provisioned read capacity. Default 5. */
+    readCapacityUnits?: number | NumericString | undefined;
+    /** Provisioned write capacity. Default 5. */
+    writeCapacityUnits?: number | NumericString | undefined;
+    /** Create the table (createTableIfDontExists) when the store is constructed. Default false. */
+    autoCreate?: boolean | undefined;
+    /** Billing mode of a table the store creates. Default 'PROVISIONED'. */
+    billingMode?: 'PROVISIONED' | 'PAY_PER_REQUEST' | undefined;
+  }
+
+  /** HTTP timeouts, aws-sdk v2 names. */
+  interface HttpOptions {
+    /** Same as dynamoConfig.requestTimeout (ms). */
+    timeout?: number | undefined;
+    /** Same as dynamoConfig.connectTimeout (ms). */
+    connectTimeout?: number | undefined;
+  }
+
+  interface DynamoConfig {
+    /** Static credentials (with secretAccessKey and, for temporary keys, sessionToken). */
+    accessKeyId?: string | undefined;
+    secretAccessKey?: string | undefined;
+    sessionToken?: string | undefined;
+    /** AWS region; else AWS_REGION / AWS_DEFAULT_REGION. A region starting 'local' means http://localhost:8000. */
+    region?: string | undefined;
+    /** Endpoint URL (DynamoDB Local, a proxy...); else AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL. */
+    endpoint?: string | undefined;
+    /**
+     * Accepted for compatibility with the JavaScript package's options, but has no effect: this
+     * store reads no ~/.aws files (give keys, `credentials`, or AWS_ACCESS_KEY_ID and friends).
+     */
+    profile?: string | undefined;
+    /** Credentials object, or a function returning them (or a promise of them). */
+    credentials?: CredentialsOption | undefined;
+    /** Attempts per operation, the first included. Default 3. */
+    maxAttempts?: number | undefined;
+    /** aws-sdk v2 name: retries after the first attempt (maxAttempts = maxRetries + 1). */
+    maxRetries?: number | undefined;
+    /** ms to connect. Default 1000. */
+    connectTimeout?: number | undefined;
+    /** ms for one HTTP request. Default 3000. */
+    requestTimeout?: number | undefined;
+    /** ms for one operation, retries included. Default 10000. */
+    operationTimeout?: number | undefined;
+    /** Most connections kept to DynamoDB. Default 128. */
+    maxConnections?: number | undefined;
+    /** aws-sdk v2 style timeouts. */
+    httpOptions?: HttpOptions | undefined;
+    /** false: use http:// for the region's endpoint. Default true. */
+    sslEnabled?: boolean | undefined;
+    /** A PEM file of CA certificates to trust; else AWS_CA_BUNDLE. */
+    caFile?: string | undefined;
+    /** Use the FIPS endpoint of the region; else AWS_USE_FIPS_ENDPOINT. */
+    useFipsEndpoint?: boolean | undefined;
+    /** Use the dual-stack (IPv6) endpoint of the region; else AWS_USE_DUALSTACK_ENDPOINT. */
+    useDualstackEndpoint?: boolean | undefined;
+    /** Accepted for compatibility; has no effect. */
+    apiVersion?: string | undefined;
+  }
+
+  interface DynamoDBStoreOptions {
+    table?: TableOptions | undefined;
+    dynamoConfig?: DynamoConfig | undefined;
+    /** Strongly consistent reads for get(). Default true. */
+    consistentRead?: boolean | undefined;
+    /** Lifetime in ms of a session whose maxAge is 'session'. Default 86400000 (one day). */
+    sessionMaxAge?: number | undefined;
+  }
+
+  /** koa-session's third argument to get(). */
+  interface GetOptions {
+    rolling?: boolean | undefined;
+    ctx?: unknown;
+  }
+
+  /** koa-session's fourth argument to set(). */
+  interface SetOptions {
+    rolling?: boolean | undefined;
+    changed?: boolean | undefined;
+    ctx?: unknown;
+  }
+
+  /** koa-session's second argument to destroy(). */
+  interface DestroyOptions {
+    ctx?: unknown;
+  }
+
+  /** What DynamoDBStore.versions() returns. */
+  interface Versions {
+    curl: string;
+    curlSsl: string;
+    curlThreadsafe: boolean;
+    jansson: string;
+  }
+
+  /**
+   * Names in DynamoDBStoreError.code that are the store's own (the others are AWS error names).
+   * Note: when the credentials cannot be loaded, the operations reject with a plain Error whose
+   * code is 'CredentialsError' (check err.code rather than instanceof).
+   */
+  type LocalErrorCode =
+    | 'NetworkingError'
+    | 'TimeoutError'
+    | 'SessionTooLarge'
+    | 'InvalidSession'
+    | 'StoreClosed'
+    | 'CredentialsError'
+    | 'SigningError'
+    | 'UnknownError';
+
+  /**
+   * The error a failed store operation rejects with. It has no `status` or `statusCode` on
+   * purpose: koa would send that number to the browser, and a DynamoDB failure must be a 500.
+   */
+  class DynamoDBStoreError extends Error {
+    constructor(
+      message?: string,
+      props?: Partial<Pick<DynamoDBStoreError, 'code' | 'operation' | 'httpStatusCode' | 'requestId' | 'attempts' | 'retryable'>>,
+    );
+    /** 'DynamoDBStoreError' */
+    name: string;
+    /** The AWS error name (ResourceNotFoundException, ...) or a local one (see LocalErrorCode). */
+    code: LocalErrorCode | (string & {});
+    /** The DynamoDB operation: GetItem, PutItem, DeleteItem, CreateTable, ... */
+    operation?: string;
+    /** The HTTP status DynamoDB answered with, when it answered. */
+    httpStatusCode?: number;
+    requestId?: string;
+    /** Attempts made, the first included. */
+    attempts?: number;
+    /** Whether trying again later may succeed. */
+    retryable?: boolean;
+    // No `status` / `statusCode` (see above): reading them is a compile error, on purpose.
+  }
+
+  // The class again, so that `import { DynamoDBStore } from ...` and `DynamoDBStore.DynamoDBStore` work.
+  const DynamoDBStore: typeof DynamoDBStore_;
+  type DynamoDBStore = DynamoDBStore_;
+}
+
+/** A koa-session external store keeping sessions in a DynamoDB table. */
+declare class DynamoDBStore {
+  /**
+   * @param options table, dynamoConfig, consistentRead, sessionMaxAge.
+   * @param callback called once the credentials are loaded and table.autoCreate finished, with
+   *   the error if either failed. After such a failure the store's operations reject with it.
+   * @throws TypeError / RangeError naming the option, for a bad option.
+   */
+  constructor(options?: DynamoDBStore.DynamoDBStoreOptions, callback?: (err?: Error) => void);
+
+  /** The session stored under key, or undefined when there is none or it has expired. */
+  get(key: string, maxAge?: number | 'session', opts?: DynamoDBStore.GetOptions): Promise<Record<string, any> | undefined>;
+
+  /**
+   * Stores the session (JSON-serializable) under key for maxAge ms; maxAge 'session' or absent
+   * means options.sessionMaxAge.
+   */
+  set(key: string, sess: Record<string, any>, maxAge?: number | 'session', opts?: DynamoDBStore.SetOptions): Promise<void>;
+
+  /** Deletes the session stored under key (no error when there is none). */
+  destroy(key: string, opts?: DynamoDBStore.DestroyOptions): Promise<void>;
+
+  /**
+   * Creates the table when it does not exist, waits until it is ACTIVE and enables TTL on ttlKey
+   * (when table.useTtlExpired). Safe when several processes run it at once.
+   */
+  createTableIfDontExists(): Promise<void>;
+  createTableIfDontExists(callback: (err?: Error) => void): void;
+
+  /** Waits for the requests in flight, then stops the store's thread. Later operations reject. */
+  close(): Promise<void>;
+
+  /** The attribute the expiry epoch seconds are written to (it may follow the table's TTL setting). */
+  readonly ttlKey: string;
+
+  toJSON(): { table: string; endpoint: string; region: string };
+
+  /** Versions of the native libraries. */
+  static versions(): DynamoDBStore.Versions;
+
+  /** The class itself (for `require(...).default`). */
+  static readonly default: typeof DynamoDBStore;
+}
+
+// Aliases for the namespace above, where the name DynamoDBStore means its own member.
+declare const DynamoDBStore_: typeof DynamoDBStore;
+type DynamoDBStore_ = DynamoDBStore;
+
+export = DynamoDBStore;
