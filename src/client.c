@@ -527,6 +527,17 @@ static int is_transient_code(const char *code) {
   return 0;
 }
 
+/* 1 when an answer's top-level object opens with "__type" (an AWS error body), whatever its status. */
+static int looks_like_error(const char *body, size_t len) {
+  static const char key[] = "\"__type\"";
+  size_t k = sizeof key - 1, i = 0;
+  while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) i++;
+  if (i >= len || body[i] != '{') return 0;
+  for (i++; i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'); i++) {
+  }
+  return len - i >= k && memcmp(body + i, key, k) == 0;
+}
+
 /* Decides on a finished attempt: fills r's result or error. Returns 1 when it may be retried,
  * 2 when retryable due to throttling, 0 when final. */
 static int evaluate(ddbs_client *c, ddbs_request *r, CURLcode res) {
@@ -574,7 +585,7 @@ static int evaluate(ddbs_client *c, ddbs_request *r, CURLcode res) {
       return 1;
     }
   }
-  if (status >= 200 && status < 300) {
+  if (status >= 200 && status < 300 && !looks_like_error(body, len)) {
     char err[400] = "";
     if (r->op == DDBS_OP_GET_ITEM) {
       int found = 0;

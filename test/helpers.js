@@ -47,6 +47,8 @@ async function startApp(t, store, sessionOptions = {}) {
   const app = new Koa();
   app.keys = ['test key one', 'test key two'];
   app.silent = true;
+  const errors = [];
+  app.on('error', (err) => errors.push(err));
   app.use(session({ store, ...sessionOptions }, app));
   app.use(async (ctx) => {
     const s = ctx.session;
@@ -88,7 +90,7 @@ async function startApp(t, store, sessionOptions = {}) {
     server.close(() => resolve());
   });
   t.after(close);
-  return { url: `http://127.0.0.1:${server.address().port}`, app, close };
+  return { url: `http://127.0.0.1:${server.address().port}`, app, close, errors };
 }
 
 module.exports = { useServer, storeOptions, startApp, DynamoDBStore };

@@ -1,0 +1,216 @@
+'use strict';
+// Resilience: each fault the test server can inject, one test per fault. The store recovers when a
+// retry can fix it, or fails clearly within its time bound; no session is lost or crossed.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { useServer, startApp } = require('./helpers');
+const { createClient } = require('./support/cookie-client');
+
+async function setup(t, opts = {}) {
+  const server = await useServer(t);
+  await server.createTable('sessions');
+  const store = server.store(opts);
+  await store.set('k', { kept: true }, 60000);
+  return { server, store };
+}
+
+function noStatus(err) {
+  assert.equal('status' in err, false);
+  assert.equal('statusCode' in err, false);
+  return err;
+}
+
+async function failure(promise) {
+  return noStatus(await promise.then((v) => assert.fail(`resolved with ${JSON.stringify(v)}`), (e) => e));
+}
+
+test('throttling: retried with backoff and recovered', async (t) => {
+  const { server, store } = await setup(t);
+  const f = server.injectFault({ kind: 'throttle', target: 'GetItem', count: 2 });
+  assert.deepEqual(await store.get('k'), { kept: true });
+  assert.equal(f.fired, 2);
+  const g = server.injectFault({ kind: 'throttling', target: 'PutItem', count: 1 });
+  await store.set('k2', { v: 2 }, 60000);
+  assert.equal(g.fired, 1);
+  assert.deepEqual(await store.get('k2'), { v: 2 });
+});
+
+test('throttling beyond maxAttempts: a clear, retryable error with the attempts made', async (t) => {
+  const { server, store } = await setup(t, { dynamoConfig: { maxAttempts: 2 } });
+  server.injectFault({ kind: 'throttle', target: 'GetItem', count: 5 });
+  const err = await failure(store.get('k'));
+  assert.equal(err.code, 'ProvisionedThroughputExceededException');
+  assert.equal(err.httpStatusCode, 400);
+  assert.equal(err.attempts, 2);
+  assert.equal(err.retryable, true);
+  assert.ok(err.requestId);
+});
+
+test('maxRetries: 0 (aws-sdk v2 name) means a single attempt', async (t) => {
+  const { server, store } = await setup(t, { dynamoConfig: { maxRetries: 0 } });
+  server.injectFault({ kind: 'status', status: 503, target: 'GetItem' });
+  const err = await failure(store.get('k'));
+  assert.equal(err.attempts, 1);
+  assert.equal(err.httpStatusCode, 503);
+});
+
+for (const status of [500, 502, 503, 504]) {
+  test(`HTTP ${status} once: retried and recovered`, async (t) => {
+    const { server, store } = await setup(t);
+    const f = server.injectFault({ kind: 'status', status, target: 'GetItem' });
+    assert.deepEqual(await store.get('k'), { kept: true });
+    assert.equal(f.fired, 1);
+  });
+}
+
+test('connection reset before the request reached the server: retried, written once', async (t) => {
+  const { server, store } = await setup(t);
+  const f = server.injectFault({ kind: 'reset-before', target: 'PutItem' });
+  await store.set('r1', { v: 'before' }, 60000);
+  assert.equal(f.fired, 1);
+  assert.deepEqual(await store.get('r1'), { v: 'before' });
+});
+
+test('connection reset after the write reached the server: retried safely (PutItem is idempotent)', async (t) => {
+  const { server, store } = await setup(t);
+  const f = server.injectFault({ kind: 'reset-after', target: 'PutItem' });
+  await store.set('r2', { v: 'after' }, 60000);
+  assert.equal(f.fired, 1);
+  assert.deepEqual(await store.get('r2'), { v: 'after' });
+  const g = server.injectFault({ kind: 'reset-after', target: 'DeleteItem' });
+  await store.destroy('r2');
+  assert.equal(g.fired, 1);
+  assert.equal(await store.get('r2'), undefined);
+});
+
+test('an answer slower than requestTimeout: the attempt times out and the retry succeeds', async (t) => {
+  const { server, store } = await setup(t, { dynamoConfig: { requestTimeout: 300 } });
+  const f = server.injectFault({ kind: 'delay', ms: 2000, target: 'GetItem' });
+  const t0 = Date.now();
+  assert.deepEqual(await store.get('k'), { kept: true });
+  assert.equal(f.fired, 1);
+  const ms = Date.now() - t0;
+  assert.ok(ms >= 290 && ms < 1500, `took ${ms} ms`);
+});
+
+test('a silent server: the operation fails within its bound, never hangs', async (t) => {
+  const { server, store } = await setup(t, { dynamoConfig: { requestTimeout: 250, operationTimeout: 1000 } });
+  server.injectFault({ kind: 'delay', ms: Infinity, target: 'GetItem', count: Infinity });
+  const t0 = Date.now();
+  const err = await failure(store.get('k'));
+  const ms = Date.now() - t0;
+  assert.equal(err.code, 'TimeoutError');
+  assert.equal(err.retryable, true);
+  assert.ok(err.attempts >= 2, `attempts ${err.attempts}`);
+  assert.ok(ms >= 240 && ms < 1600, `took ${ms} ms`);
+  server.clearFaults();
+});
+
+test('malformed JSON with HTTP 200: a clear error, nothing crashes', async (t) => {
+  const { server, store } = await setup(t);
+  server.injectFault({ kind: 'malformed', target: 'GetItem' });
+  const err = await failure(store.get('k'));
+  assert.equal(err.code, 'InvalidResponse');
+  assert.match(err.message, /GetItem/);
+  assert.deepEqual(await store.get('k'), { kept: true }, 'the next request is fine');
+  server.injectFault({ kind: 'malformed', target: 'PutItem' });
+  assert.equal((await failure(store.set('k3', { a: 1 }, 1000))).code, 'InvalidResponse');
+});
+
+test('a truncated body: retried as a network error and recovered', async (t) => {
+  const { server, store } = await setup(t);
+  await store.set('big', { blob: 'z'.repeat(20000) }, 60000);
+  const f = server.injectFault({ kind: 'truncated', target: 'GetItem' });
+  assert.deepEqual(await store.get('big'), { blob: 'z'.repeat(20000) });
+  assert.equal(f.fired, 1);
+});
+
+test('a bad x-amz-crc32: retried; a persistent mismatch fails as CRC32CheckFailed', async (t) => {
+  const { server, store } = await setup(t);
+  const f = server.injectFault({ kind: 'bad-crc', target: 'GetItem' });
+  assert.deepEqual(await store.get('k'), { kept: true });
+  assert.equal(f.fired, 1);
+  server.injectFault({ kind: 'bad-crc', target: 'GetItem', count: 10 });
+  const err = await failure(store.get('k'));
+  assert.equal(err.code, 'CRC32CheckFailed');
+  assert.equal(err.attempts, 3);
+  server.clearFaults();
+});
+
+test('an HTML answer (wrong content type): a clear error', async (t) => {
+  const { server, store } = await setup(t);
+  server.injectFault({ kind: 'content-type', target: 'GetItem' });
+  const err = await failure(store.get('k'));
+  assert.equal(err.code, 'InvalidResponse');
+  server.injectFault({ kind: 'content-type', target: 'GetItem', status: 502 });
+  assert.deepEqual(await store.get('k'), { kept: true }, 'a 502 HTML page is retried');
+});
+
+test('an oversized answer: refused with a clear error, memory bounded', async (t) => {
+  const { server, store } = await setup(t);
+  server.injectFault({ kind: 'oversized', target: 'GetItem', bytes: 20 * 1024 * 1024 });
+  const err = await failure(store.get('k'));
+  assert.equal(err.code, 'ResponseTooLarge');
+  assert.match(err.message, /larger than \d+ bytes/);
+});
+
+test('an error body under HTTP 200 is an error, not a missing session', async (t) => {
+  const { server, store } = await setup(t);
+  server.injectFault({ kind: 'garbage-status', target: 'GetItem', status: 200 });
+  const err = await failure(store.get('k'));
+  assert.equal(err.code, 'ValidationException');
+  server.injectFault({ kind: 'garbage-status', target: 'GetItem', status: 400 });
+  assert.equal((await failure(store.get('k'))).code, 'ValidationException');
+});
+
+test('errors that retrying cannot fix fail at once', async (t) => {
+  const { server, store } = await setup(t);
+  const missing = server.store({ table: { name: 'nope_table' } });
+  const err = await failure(missing.get('k'));
+  assert.equal(err.code, 'ResourceNotFoundException');
+  assert.equal(err.attempts, 1);
+  assert.equal(err.retryable, false);
+  const wrong = server.store({ dynamoConfig: { secretAccessKey: 'wrong' } });
+  const e2 = await failure(wrong.get('k'));
+  assert.equal(e2.code, 'InvalidSignatureException');
+  assert.equal(e2.attempts, 1);
+  server.stats.rejected = 0; // that rejection was the point
+  assert.ok(store);
+});
+
+test('a throttling storm: the retry budget limits the retries sent', async (t) => {
+  const { server, store } = await setup(t, { dynamoConfig: { maxAttempts: 5 } });
+  server.injectFault({ kind: 'throttle', target: 'GetItem', count: Infinity });
+  const before = server.stats.byTarget.GetItem || 0;
+  const n = 300;
+  const errs = await Promise.all(Array.from({ length: n }, () => store.get('k').then(() => null, (e) => e)));
+  assert.ok(errs.every((e) => e && e.code === 'ProvisionedThroughputExceededException'));
+  const sent = server.stats.byTarget.GetItem - before;
+  // without a budget this would be n * 5 = 1500 requests
+  assert.ok(sent >= n && sent <= n + 110, `sent ${sent}`);
+  server.clearFaults();
+});
+
+test('under a mix of faults, 50 koa clients keep their own sessions and counts', async (t) => {
+  const server = await useServer(t);
+  await server.createTable('sessions');
+  const store = server.store({ dynamoConfig: { maxAttempts: 10, requestTimeout: 500 } });
+  const app = await startApp(t, store);
+  const clients = Array.from({ length: 50 }, () => createClient(app.url));
+  await Promise.all(clients.map((c, i) => c.get(`/login?user=u${i}`)));
+  server.injectFault({ kind: 'throttle', count: 10 });
+  server.injectFault({ kind: 'status', status: 500, count: 5 });
+  server.injectFault({ kind: 'reset-before', count: 5 });
+  server.injectFault({ kind: 'reset-after', count: 5 });
+  server.injectFault({ kind: 'bad-crc', count: 5 });
+  server.injectFault({ kind: 'truncated', target: 'GetItem', count: 5 });
+  server.injectFault({ kind: 'delay', ms: 800, count: 3 });
+  for (let round = 1; round <= 3; round++) {
+    const res = await Promise.all(clients.map((c) => c.get('/count')));
+    res.forEach((r, i) => {
+      assert.equal(r.status, 200, app.errors.map((e) => `${e.code}: ${e.message} (${e.attempts} attempts)`).join('\n'));
+      assert.deepEqual(r.json(), { user: `u${i}`, count: round });
+    });
+  }
+  assert.ok(server.stats.faults >= 30, `faults fired: ${server.stats.faults}`);
+});
