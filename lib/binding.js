@@ -4,19 +4,56 @@
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
+const NAME = 'koa-session-dynamodb-store';
+
+// Where a missing shared library comes from (Debian/Ubuntu package names; on Ubuntu 24.04+ and
+// Debian 13 the curl package is libcurl4t64, which `apt-get install libcurl4` also selects).
+const RUNTIME_PACKAGES = [
+  [/^libjansson\b/, 'libjansson4'],
+  [/^libcurl\b/, 'libcurl4'],
+  [/^lib(crypto|ssl)\b/, 'libssl3'],
+];
+
+function explain(cause) {
+  const text = String((cause && cause.message) || cause);
+  const first = text.split('\n')[0];
+  const lines = [`${NAME}: the native addon could not be loaded: ${first}`];
+
+  const missing = /([\w.+-]+\.so[\w.]*): cannot open shared object file/.exec(text);
+  if (missing) {
+    const lib = missing[1];
+    const pkg = (RUNTIME_PACKAGES.find(([re]) => re.test(lib)) || [])[1];
+    lines.push(
+      `A system library it needs at run time is missing (${lib}${pkg ? `, Debian/Ubuntu package ${pkg}` : ''}).`,
+      'Install the run-time libraries (Debian/Ubuntu): sudo apt-get install -y libcurl4 libjansson4',
+      '  (Fedora/RHEL: sudo dnf install libcurl jansson)',
+      'then run your program again. If the prebuilt binary still does not fit, compile it from source:',
+    );
+  } else if (/No native build was found/.test(text)) {
+    lines.push(
+      'No prebuilt binary fits this platform (the package ships one for Linux x64 with glibc),',
+      'so it has to be compiled from source, once:',
+    );
+  } else {
+    lines.push('The binary does not fit this system; compile it from source, once:');
+  }
+  lines.push(
+    '  1. install a compiler and the libraries\' headers (Debian/Ubuntu):',
+    '       sudo apt-get install -y build-essential python3 pkg-config libcurl4-openssl-dev libjansson-dev libssl-dev',
+    '     (Fedora/RHEL: sudo dnf install gcc-c++ make python3 pkgconf libcurl-devel jansson-devel openssl-devel)',
+    `  2. allow this package's build script (npm blocks dependency install scripts by default):`,
+    `       npm install-scripts approve ${NAME}`,
+    `  3. compile it: npm rebuild ${NAME}`,
+    'At run time the addon needs libcurl (libcurl4) and libjansson4.',
+  );
+  return lines.join('\n');
+}
 
 function load() {
   try {
     return require('node-gyp-build')(root);
   } catch (cause) {
-    const err = new Error(
-      'koa-session-dynamodb-store: the native addon could not be loaded (' + cause.message.split('\n')[0] + ').\n' +
-      'To build it from source:\n' +
-      '  1. install the system packages (Debian/Ubuntu): apt-get install -y build-essential python3 pkg-config libcurl4-openssl-dev libjansson-dev\n' +
-      '  2. allow this package\'s build script (npm 11 blocks dependency scripts): npm install-scripts approve koa-session-dynamodb-store\n' +
-      '  3. rebuild it: npm rebuild koa-session-dynamodb-store\n' +
-      'At run time the addon needs libcurl (libcurl4) and libjansson4.',
-    );
+    const err = new Error(explain(cause));
     err.code = 'ERR_DYNAMODB_STORE_NATIVE';
     err.cause = cause;
     throw err;

@@ -1,7 +1,10 @@
 'use strict';
 // Validates the store's options (TypeError/RangeError naming the option) and resolves region,
-// endpoint and the other settings. Pure apart from reading process.env (passed in). Never mutates
-// the caller's objects.
+// endpoint and the other settings. Pure apart from reading process.env (passed in) and, when the
+// region is not given otherwise, the profile in the AWS config files. Never mutates the caller's objects.
+
+const fs = require('node:fs');
+const { profileConfig } = require('./credential-sources/shared-files');
 
 const DEFAULTS = Object.freeze({
   tableName: 'sessions',
@@ -17,7 +20,7 @@ const DEFAULTS = Object.freeze({
   connectTimeout: 1000,
   requestTimeout: 3000,
   operationTimeout: 10000,
-  maxConnections: 128,
+  maxConnections: 256,
 });
 
 // dynamoConfig keys we honour (aws-sdk v2 names included), so that anything else is named in a warning.
@@ -133,8 +136,10 @@ function resolveOptions(options, env = process.env, warn = () => {}) {
   }
 
   // ---- region and endpoint
+  let profile; // the profile's settings in ~/.aws/config (and credentials), read only when needed
+  const fromProfile = (key) => (profile ??= profileConfig(optString(dc.profile, 'dynamoConfig.profile', undefined), env))[key];
   const region = optString(dc.region, 'dynamoConfig.region', undefined) ||
-    env.AWS_REGION || env.AWS_DEFAULT_REGION || '';
+    env.AWS_REGION || env.AWS_DEFAULT_REGION || fromProfile('region') || '';
   const useFipsEndpoint = optBoolean(dc.useFipsEndpoint, 'dynamoConfig.useFipsEndpoint', env.AWS_USE_FIPS_ENDPOINT === 'true');
   const useDualstackEndpoint = optBoolean(dc.useDualstackEndpoint, 'dynamoConfig.useDualstackEndpoint', env.AWS_USE_DUALSTACK_ENDPOINT === 'true');
   const sslEnabled = optBoolean(dc.sslEnabled, 'dynamoConfig.sslEnabled', true);
@@ -145,7 +150,7 @@ function resolveOptions(options, env = process.env, warn = () => {}) {
     if (isLocal) endpoint = 'http://localhost:8000';
     else if (region) endpoint = regionEndpoint(region, { fips: useFipsEndpoint, dualstack: useDualstackEndpoint });
     else {
-      throw new TypeError('no AWS region: set option dynamoConfig.region, or AWS_REGION / AWS_DEFAULT_REGION, or option dynamoConfig.endpoint');
+      throw new TypeError('no AWS region: set option dynamoConfig.region, or AWS_REGION / AWS_DEFAULT_REGION, or region in the profile in ~/.aws/config, or option dynamoConfig.endpoint');
     }
     if (!sslEnabled) endpoint = endpoint.replace(/^https:/, 'http:');
   }
@@ -179,7 +184,15 @@ function resolveOptions(options, env = process.env, warn = () => {}) {
   const requestTimeout = optMs(dc.requestTimeout ?? httpOptions.timeout, dc.requestTimeout !== undefined ? 'dynamoConfig.requestTimeout' : 'dynamoConfig.httpOptions.timeout', DEFAULTS.requestTimeout);
   const operationTimeout = optMs(dc.operationTimeout, 'dynamoConfig.operationTimeout', Math.max(DEFAULTS.operationTimeout, requestTimeout));
   const maxConnections = optPositiveInt(dc.maxConnections, 'dynamoConfig.maxConnections', DEFAULTS.maxConnections);
-  const caFile = optString(dc.caFile, 'dynamoConfig.caFile', env.AWS_CA_BUNDLE || undefined);
+  const caFile = optString(dc.caFile, 'dynamoConfig.caFile', env.AWS_CA_BUNDLE || (url.protocol === 'https:' && fromProfile('ca_bundle')) || undefined);
+  if (caFile !== undefined) {
+    try {
+      fs.accessSync(caFile, fs.constants.R_OK);
+    } catch (err) {
+      const from = dc.caFile !== undefined ? 'option dynamoConfig.caFile' : env.AWS_CA_BUNDLE ? 'AWS_CA_BUNDLE' : 'ca_bundle in the AWS config profile';
+      throw new TypeError(`${from}: cannot read the CA file ${JSON.stringify(caFile)} (${err.code || err.message})`);
+    }
+  }
 
   for (const k of Object.keys(dc)) if (!KNOWN_DYNAMO_KEYS.has(k)) warn(`dynamoConfig.${k} is not supported by koa-session-dynamodb-store and has no effect`);
   for (const k of Object.keys(table)) if (!KNOWN_TABLE_KEYS.has(k)) warn(`table.${k} is not a known option and has no effect`);

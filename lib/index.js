@@ -60,9 +60,9 @@ class DynamoDBStore {
     this.#settings = s;
     this.#ttlKey = s.ttlKey;
     const dc = options && options.dynamoConfig ? options.dynamoConfig : {};
-    const { source, isStatic } = credentialSource(dc, process.env, { isLocal: s.isLocal });
+    const { source, isStatic, description } = credentialSource(dc, process.env, { isLocal: s.isLocal });
     this.#native = this.#createNative();
-    this.#credentials = new CredentialCache(source, (c) => this.#native.setCredentials(c.accessKeyId, c.secretAccessKey, c.sessionToken));
+    this.#credentials = new CredentialCache(source, (c) => this.#native.setCredentials(c.accessKeyId, c.secretAccessKey, c.sessionToken), { description, warn: warnOnce });
     this.#credentialsStatic = isStatic;
 
     let ready = this.#credentials.refresh();
@@ -70,7 +70,8 @@ class DynamoDBStore {
     this.#ready = ready.then(
       () => { this.#ready = null; if (callback) callback(); },
       (err) => {
-        this.#initError = err;
+        // Credentials that could not be loaded yet are not final: the next operation tries again.
+        if (s.autoCreate || err.code !== 'CredentialsError') this.#initError = err;
         this.#ready = null;
         if (callback) callback(err);
       },
@@ -104,8 +105,24 @@ class DynamoDBStore {
     if (this.#closed) return Promise.reject(new DynamoDBStoreError('the store is closed', { code: 'StoreClosed', retryable: false }));
     if (this.#ready) return this.#ready.then(() => this.#whenReady(fn));
     if (this.#initError) return Promise.reject(this.#initError);
-    if (!this.#credentialsStatic && !this.#credentials.fresh()) return this.#credentials.refresh().then(fn);
+    if (!this.#credentialsStatic) return this.#withCredentials(fn);
     return fn();
+  }
+
+  /**
+   * For a refreshable source: refreshes the credentials first when they are due, and when the
+   * service refuses them (expired or unknown token) refreshes once and retries once.
+   */
+  #withCredentials(fn) {
+    const creds = this.#credentials;
+    const run = () => {
+      const generation = creds.generation;
+      return fn().catch((err) => {
+        if (!err || (err.code !== 'ExpiredTokenException' && err.code !== 'UnrecognizedClientException')) throw err;
+        return creds.renew(generation).then((retry) => { if (!retry) throw err; return fn(); });
+      });
+    };
+    return creds.fresh() ? run() : creds.ensure().then(run);
   }
 
   /**
@@ -167,8 +184,8 @@ class DynamoDBStore {
   }
 
   async #control(op, ...args) {
-    if (!this.#credentialsStatic && !this.#credentials.fresh()) await this.#credentials.refresh();
-    const text = await this.#native.control(op, this.#settings.tableName, ...args);
+    const call = () => this.#native.control(op, this.#settings.tableName, ...args);
+    const text = await (this.#credentialsStatic ? call() : this.#withCredentials(call));
     return JSON.parse(text);
   }
 
@@ -262,8 +279,7 @@ class DynamoDBStore {
     const old = this.#native;
     this.#ttlKey = name;
     this.#native = this.#createNative();
-    const c = await this.#credentials.refresh();
-    this.#native.setCredentials(c.accessKeyId, c.secretAccessKey, c.sessionToken);
+    await this.#credentials.reapply();
     await old.close();
   }
 

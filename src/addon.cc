@@ -279,7 +279,7 @@ NativeStore::NativeStore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Nati
   c.ca_file = caFile.empty() ? nullptr : caFile.c_str();
   c.user_agent = userAgent.empty() ? nullptr : userAgent.c_str();
   c.max_response_bytes = (size_t)GetNumberProp(cfg, "maxResponseBytes", 16 * 1024 * 1024);
-  c.max_connections = (int)GetNumberProp(cfg, "maxConnections", 128);
+  c.max_connections = (int)GetNumberProp(cfg, "maxConnections", 256);
 
   Core* core = new Core();
   core->env = env;

@@ -102,13 +102,33 @@ static uint64_t next_random(ddbs_client *c) {
   return x * 0x2545F4914F6CDD1DULL;
 }
 
-static uint32_t crc32_of(const char *p, size_t n) {
-  static const uint32_t poly = 0xEDB88320u;
-  uint32_t crc = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; i++) {
-    crc ^= (unsigned char)p[i];
-    for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (poly & (0u - (crc & 1u)));
+/* CRC-32 (IEEE, as DynamoDB's x-amz-crc32), slice-by-8. The tables are built once per process. */
+static uint32_t crc_table[8][256];
+static uv_once_t crc_once = UV_ONCE_INIT;
+
+static void crc_init(void) {
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    crc_table[0][i] = c;
   }
+  for (uint32_t i = 0; i < 256; i++)
+    for (int t = 1; t < 8; t++) crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xFF];
+}
+
+static uint32_t crc32_of(const char *p, size_t n) {
+  const unsigned char *s = (const unsigned char *)p;
+  uint32_t crc = 0xFFFFFFFFu;
+  while (n >= 8) {
+    uint32_t lo = crc ^ ((uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24);
+    uint32_t hi = (uint32_t)s[4] | (uint32_t)s[5] << 8 | (uint32_t)s[6] << 16 | (uint32_t)s[7] << 24;
+    crc = crc_table[7][lo & 0xFF] ^ crc_table[6][(lo >> 8) & 0xFF] ^ crc_table[5][(lo >> 16) & 0xFF] ^
+          crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xFF] ^ crc_table[2][(hi >> 8) & 0xFF] ^
+          crc_table[1][(hi >> 16) & 0xFF] ^ crc_table[0][hi >> 24];
+    s += 8;
+    n -= 8;
+  }
+  while (n--) crc = (crc >> 8) ^ crc_table[0][(crc ^ *s++) & 0xFF];
   return crc ^ 0xFFFFFFFFu;
 }
 
@@ -774,6 +794,7 @@ ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notif
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
+  uv_once(&crc_once, crc_init);
   if (uv_mutex_init(&c->lock) != 0) {
     free(c);
     snprintf(err, errlen, "cannot create a mutex");
@@ -793,7 +814,7 @@ ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notif
   c->attempt_timeout_ms = cfg->attempt_timeout_ms > 0 ? cfg->attempt_timeout_ms : 3000;
   c->total_timeout_ms = cfg->total_timeout_ms > 0 ? cfg->total_timeout_ms : 10000;
   c->max_response_bytes = cfg->max_response_bytes;
-  c->max_connections = cfg->max_connections > 0 ? cfg->max_connections : 128;
+  c->max_connections = cfg->max_connections > 0 ? cfg->max_connections : 256;
   c->notify = notify;
   c->notify_user = user;
   c->retry_tokens = RETRY_BUDGET_MAX;
@@ -809,7 +830,7 @@ ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notif
     snprintf(err, errlen, "curl_multi_init failed");
     goto fail;
   }
-  curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 256L);
+  curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)c->max_connections); /* keep every connection alive */
   curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
   if (uv_thread_create(&c->thread, worker_main, c) != 0) {
     snprintf(err, errlen, "cannot start the worker thread");

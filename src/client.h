@@ -87,7 +87,7 @@ typedef struct ddbs_client_config {
   const char *ca_file;       /* NULL: the system's CA store */
   const char *user_agent;
   size_t max_response_bytes; /* larger answers fail */
-  int max_connections;       /* HTTP attempts at once; more wait for a free slot (default 128) */
+  int max_connections;       /* HTTP attempts at once; more wait for a free slot (default 256) */
 } ddbs_client_config;
 
 /* Creates the client and starts its thread. Returns NULL and fills err on failure. */

@@ -232,6 +232,29 @@ describe('signature verification', () => {
     assert.equal(typeName(r3.json), 'MissingAuthenticationTokenException');
   });
 
+  test('aws-sdk v2 (does not sign content-type): rejected by default, verified with requiredSignedHeaders', async () => {
+    let AWS;
+    try { AWS = require('aws-sdk'); } catch { return; } // only present as a dependency of the v1 package
+    for (const [opts, ok] of [[{}, false], [{ requiredSignedHeaders: ['host', 'x-amz-date', 'x-amz-target'] }, true]]) {
+      const s = await startTestServer(opts);
+      try {
+        await s.createTable('v2_table');
+        const ddb = new AWS.DynamoDB({
+          endpoint: s.endpoint, region: s.region, maxRetries: 0,
+          credentials: new AWS.Credentials(s.credentials.accessKeyId, s.credentials.secretAccessKey),
+        });
+        const p = ddb.putItem({ TableName: 'v2_table', Item: { sessionId: { S: 'v2' } } }).promise();
+        if (ok) {
+          await p;
+          assert.deepEqual(await s.getItem('v2_table', 'sessionId', 'v2'), { sessionId: { S: 'v2' } });
+          assert.equal(s.stats.rejected, 0, s.stats.rejections.join('\n'));
+        } else {
+          await assert.rejects(p, (e) => e.code === 'InvalidSignatureException' && /'Content-Type' must be a 'SignedHeader'/.test(e.message));
+        }
+      } finally { await s.close(); }
+    }
+  });
+
   test('GET / health check passes through', async () => {
     const r = await new Promise((resolve, reject) => {
       http.get(server.endpoint + '/', { agent: false }, (res) => {
@@ -479,6 +502,26 @@ describe('fault injection', () => {
   test("'truncated': Content-Length promises more than arrives", async () => {
     server.injectFault({ kind: 'truncated', target: 'GetItem' });
     await assert.rejects(get('present'), (e) => e.code === 'ECONNRESET' || /aborted/.test(e.message));
+    // observe it byte by byte with node:http
+    server.injectFault({ kind: 'truncated', target: 'GetItem' });
+    const { headers, body } = await signRaw(server, 'GetItem', { TableName: T, Key: { sessionId: { S: 'present' } } });
+    const url = new URL(server.endpoint);
+    const seen = await new Promise((resolve, reject) => {
+      const req = http.request({ host: url.hostname, port: url.port, method: 'POST', path: '/', agent: false,
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } });
+      const timer = setTimeout(() => req.destroy(new Error('timeout')), 5000);
+      req.on('error', reject);
+      req.on('response', (res) => {
+        let got = 0;
+        res.on('data', (c) => { got += c.length; });
+        res.on('error', (e) => { clearTimeout(timer); resolve({ got, declared: +res.headers['content-length'], code: e.code, status: res.statusCode }); });
+        res.on('end', () => { clearTimeout(timer); resolve({ got, declared: +res.headers['content-length'], ended: true }); });
+      });
+      req.end(body);
+    });
+    assert.equal(seen.status, 200);
+    assert.equal(seen.code, 'ECONNRESET');
+    assert.ok(seen.got > 0 && seen.got < seen.declared, JSON.stringify(seen));
   });
 
   test("'bad-crc': real body, wrong x-amz-crc32", async () => {

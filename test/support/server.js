@@ -34,6 +34,13 @@
  *                                 this long before ENABLED / DISABLED (default 0: immediate)
  *   - clockSkewMs       {number}  allowed |now - X-Amz-Date| (default 15 min, like AWS)
  *   - now               {() => number} clock used for X-Amz-Date and token-expiry checks (default Date.now)
+ *   - requiredSignedHeaders {string[]} headers that must be in SignedHeaders (default
+ *                                 ['content-type', 'host', 'x-amz-date', 'x-amz-target']; x-amz-security-token
+ *                                 is always required when sent). Real DynamoDB only insists on host: aws-sdk v2
+ *                                 (used by koa-session-dynamodb-store v1) does NOT sign content-type, so pass
+ *                                 ['host', 'x-amz-date', 'x-amz-target'] for tests that talk through aws-sdk v2.
+ *   - keepAliveTimeoutMs {number} idle keep-alive timeout of the proxy (default 0 = never closes idle
+ *                                 client connections; set e.g. 100 to test a client's stale-socket handling)
  *
  * ## TestServer
  *
@@ -47,7 +54,8 @@
  *          rejected,      // requests rejected by auth checks (INCLUDING internal ones)
  *          rejections,    // [string] one reason per rejection, e.g. 'InvalidSignatureException: ...' (capped at 1000)
  *          byTarget,      // { GetItem: n, ... } client POSTs per X-Amz-Target operation (verified or not)
- *          forwarded,     // requests actually sent to dynalite (client + internal)
+ *          forwarded,     // requests actually forwarded to dynalite (client + internal helpers; not the
+ *                         // DescribeTable lookups the TTL emulation makes)
  *          emulated,      // { UpdateTimeToLive: n, DescribeTimeToLive: n } answered by the proxy
  *          faults,        // number of fault firings
  *          faultsByKind,  // { throttle: n, ... }
@@ -69,13 +77,15 @@
  *          'throttling'     400 ThrottlingException (not forwarded)
  *          'status'         { status: 500|502|503|504 } InternalFailure JSON (503: ServiceUnavailableException)
  *          'reset-before'   socket destroyed (RST) before forwarding: dynalite never sees the request
- *          'reset-after'    forwarded and applied by dynalite, then client socket destroyed without an answer
+ *          'reset-after'    forwarded and applied by dynalite, then client socket destroyed (RST) without an answer
+ *                           (node:http clients see ECONNRESET; if the client already half-closed, a FIN is
+ *                           sent instead of the RST)
  *          'delay'          { ms, before?: false } forward, hold the answer ms, then answer normally.
  *                           ms: Infinity -> never answers (close() still ends it).
  *                           before: true -> hold BEFORE forwarding (so an abandoned request never applies)
  *          'malformed'      200, body 'not json {' (correct crc)
  *          'truncated'      forwarded; real status/headers incl. real Content-Length, then only half of the
- *                           body ({ bytes } to choose how many) and the socket is destroyed
+ *                           body ({ bytes } to choose how many) and the socket is closed (FIN)
  *          'bad-crc'        forwarded; real answer with a wrong x-amz-crc32
  *          'content-type'   200 text/html '<html>...' ({ status } to override)
  *          'oversized'      200, valid JSON body of { bytes } bytes (default 20 MB) with correct length/crc
@@ -90,7 +100,8 @@
  *   - clearFaults()     drop all queued faults
  *   - faults            the live queue (array of handles), read-only please
  *
- *   - send(target, bodyObject, { credentials?, internal = true, headers?, timeoutMs = 10000 })
+ *   - send(target, bodyObject, { credentials?, internal = true, headers?, timeoutMs = 10000,
+ *                                region?, signingDate? })
  *        -> Promise<{ status, headers, body }>  a correctly signed raw request through the proxy
  *        (signed with @smithy/signature-v4, not the project's code). body is parsed JSON when it
  *        parses, else the raw text. Never throws for HTTP errors (check status).
@@ -108,6 +119,7 @@
  *   - deleteTable(name) -> Promise<void>
  *   - describeTimeToLive(name) -> Promise<TimeToLiveDescription>
  *   - waitForTableStatus(name, status = 'ACTIVE', timeoutMs = 10000) -> Promise<Table>
+ *        status 'DELETED' waits until the table is gone.
  *        Helpers throw HarnessRequestError { status, code, body } on non-2xx answers.
  *
  *   - close() -> Promise<void>  closes proxy (all sockets), pending delays, agents and dynalite. Idempotent.
@@ -122,6 +134,17 @@
  *   ExpiredTokenException; x-amz-content-sha256 not matching the body, or signature mismatch ->
  *   InvalidSignatureException (the message includes the expected canonical request and string-to-sign).
  *   Signing with a signed 'Date' header instead of X-Amz-Date is not supported (rejected).
+ *
+ * dynalite notes (v4): it has no UpdateTimeToLive, and its DescribeTimeToLive always says DISABLED; both are
+ * answered by the proxy from per-table state (dropped when DeleteTable succeeds). CreateTable answers
+ * TableStatus 'CREATING' even with createTableMs 0 (ACTIVE a tick later): wait for ACTIVE. PAY_PER_REQUEST
+ * tables describe as BillingModeSummary { BillingMode: 'PAY_PER_REQUEST', LastUpdateToPayPerRequestDateTime }
+ * with ProvisionedThroughput { ReadCapacityUnits: 0, WriteCapacityUnits: 0, NumberOfDecreasesToday: 0 };
+ * provisioned tables have NO BillingModeSummary. UpdateTable with ProvisionedThroughput on an on-demand
+ * table -> 400 ValidationException.
+ *
+ * Other exports: HarnessRequestError (class), crc32(bufOrString, prev?) -> unsigned CRC32 as DynamoDB uses
+ * for x-amz-crc32.
  *
  * CLI: `node test/support/server.js` prints one JSON line {endpoint, region, accessKeyId, secretAccessKey,
  * dynaliteEndpoint} and runs until SIGINT/SIGTERM.
@@ -238,6 +261,7 @@ async function startTestServer(options = {}) {
   const now = typeof options.now === 'function' ? options.now : Date.now;
   const clockSkewMs = options.clockSkewMs != null ? options.clockSkewMs : 15 * 60 * 1000;
   const ttlTransitionMs = options.ttlTransitionMs || 0;
+  const requiredSigned = (options.requiredSignedHeaders || REQUIRED_SIGNED).map((h) => String(h).toLowerCase());
 
   const identities = new Map(); // accessKeyId -> { accessKeyId, secretAccessKey, sessionToken?, expiresAt? }
   const ttlState = new Map(); // table -> { status, attributeName, until }
@@ -290,33 +314,50 @@ async function startTestServer(options = {}) {
     updateTableMs: options.updateTableMs || 0,
     maxItemSizeKb: options.maxItemSizeKb || 400,
   });
+  // Never close idle keep-alive connections from our agent (avoids the reuse-while-closing race);
+  // close() destroys the agent and dynalite.close() then ends everything.
+  dynalite.keepAliveTimeout = 0;
   dynalite.listen(0, '127.0.0.1');
   await once(dynalite, 'listening');
   const dynalitePort = dynalite.address().port;
   const upstreamAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 512 });
   const sendAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256 });
 
-  /** Forward a complete request to dynalite. Resolves with the upstream response (not yet consumed). */
-  function upstreamRequest(method, path, headers, body) {
+  /**
+   * Forward a complete request to dynalite. Resolves with the upstream response (not yet consumed).
+   * A request that fails on a reused keep-alive socket before any response is retried once on a
+   * fresh connection (the classic idle-socket race; dynalite never saw that request).
+   */
+  function upstreamRequest(method, path, headers, body, retried = false, count = true) {
     return new Promise((resolve, reject) => {
-      stats.forwarded++;
+      if (!retried && count) stats.forwarded++;
       const req = http.request({
         host: '127.0.0.1', port: dynalitePort, method, path, headers, agent: upstreamAgent,
       });
       inflightUpstream.add(req);
+      let gotResponse = false;
       const done = () => inflightUpstream.delete(req);
       req.on('response', (res) => {
+        gotResponse = true;
         res.on('end', done);
         res.on('close', done);
         resolve(res);
       });
-      req.on('error', (err) => { done(); reject(err); });
+      req.on('error', (err) => {
+        done();
+        if (!gotResponse && !retried && req.reusedSocket && !closed &&
+            (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+          resolve(upstreamRequest(method, path, headers, body, true, count));
+        } else {
+          reject(err);
+        }
+      });
       req.end(body);
     });
   }
 
-  async function upstreamBuffered(method, path, headers, body) {
-    const res = await upstreamRequest(method, path, headers, body);
+  async function upstreamBuffered(method, path, headers, body, count = true) {
+    const res = await upstreamRequest(method, path, headers, body, false, count);
     const chunks = [];
     for await (const c of res) chunks.push(c);
     return { status: res.statusCode, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks) };
@@ -345,7 +386,7 @@ async function startTestServer(options = {}) {
         'SignedHeaders=host;x-amz-date, Signature=0',
       'Content-Length': String(body.length),
     };
-    const r = await upstreamBuffered('POST', '/', headers, body);
+    const r = await upstreamBuffered('POST', '/', headers, body, false);
     let json;
     try { json = JSON.parse(r.body.toString('utf8')); } catch { json = undefined; }
     return { status: r.status, body: json, raw: r.body };
@@ -398,10 +439,20 @@ async function startTestServer(options = {}) {
     res.end(r.body);
   }
 
-  function destroySocket(res) {
+  /**
+   * Abort the client connection: TCP RST by default, or a plain FIN (graceful) after flushing.
+   * RST only on a socket that is fully open: libuv refuses uv_tcp_close_reset() once a shutdown
+   * was issued (e.g. Node's http server calls socket.end() when the client half-closes), and
+   * Node 20 then never closes the handle, so the process spins forever at exit. In that case (the
+   * peer is going away anyway) a plain destroy() is used.
+   */
+  function destroySocket(res, graceful = false) {
     const sock = res.socket;
-    if (!sock) return;
-    if (typeof sock.resetAndDestroy === 'function') sock.resetAndDestroy();
+    if (!sock || sock.destroyed) return;
+    if (graceful) { sock.end(); setTimeout(() => sock.destroy(), 1000).unref(); return; }
+    const fullyOpen = sock.readyState === 'open' && !sock.writableEnded && !sock.readableEnded &&
+      !sock.connecting && sock._handle;
+    if (fullyOpen && typeof sock.resetAndDestroy === 'function') sock.resetAndDestroy();
     else sock.destroy();
   }
 
@@ -492,7 +543,7 @@ async function startTestServer(options = {}) {
     const signedList = params.SignedHeaders.split(';');
     const signedSet = new Set(signedList.map((h) => h.toLowerCase()));
     const hasToken = headers['x-amz-security-token'] != null;
-    for (const h of hasToken ? [...REQUIRED_SIGNED, 'x-amz-security-token'] : REQUIRED_SIGNED) {
+    for (const h of hasToken ? [...requiredSigned, 'x-amz-security-token'] : requiredSigned) {
       if (!signedSet.has(h)) {
         const pretty = h.replace(/(^|-)([a-z])/g, (_, d, c) => d + c.toUpperCase());
         return reject(400, CORAL + 'InvalidSignatureException',
@@ -817,7 +868,8 @@ async function startTestServer(options = {}) {
         headers.push('Content-Length', String(r.body.length));
         res.writeHead(r.status, headers);
         res.flushHeaders();
-        res.write(r.body.subarray(0, Math.max(0, n)), () => setImmediate(() => destroySocket(res)));
+        // FIN after the partial body, so the client really receives the short body and then EOF
+        res.write(r.body.subarray(0, Math.max(0, n)), () => destroySocket(res, true));
         return;
       }
       case 'bad-crc': {
@@ -938,7 +990,9 @@ async function startTestServer(options = {}) {
       else res.destroy();
     });
   });
-  proxy.keepAliveTimeout = 30000;
+  // 0 = idle client connections are never closed by the server (no keep-alive race in tests);
+  // options.keepAliveTimeoutMs > 0 simulates a server that closes idle connections.
+  proxy.keepAliveTimeout = options.keepAliveTimeoutMs || 0;
   proxy.maxRequestsPerSocket = 0;
   proxy.maxHeadersCount = 0;
   proxy.on('clientError', (err, socket) => {
