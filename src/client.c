@@ -866,12 +866,15 @@ int ddbs_client_submit(ddbs_client *c, ddbs_request *r) {
   }
   r->next = NULL;
   r->status = DDBS_PENDING;
+  /* Only the first request into an empty queue wakes the worker: until the worker takes the
+   * queue, a wake-up is already on its way (saves a syscall per request under load). */
+  int wake = c->queue_head == NULL;
   if (c->queue_tail) c->queue_tail->next = r;
   else c->queue_head = r;
   c->queue_tail = r;
   c->outstanding++;
   uv_mutex_unlock(&c->lock);
-  curl_multi_wakeup(c->multi);
+  if (wake) curl_multi_wakeup(c->multi);
   return 0;
 }
 

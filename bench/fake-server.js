@@ -1,0 +1,277 @@
+#!/usr/bin/env node
+'use strict';
+// A fast fake DynamoDB for benchmarking clients: DynamoDB JSON 1.0 protocol over keep-alive
+// HTTP/1.1 on 127.0.0.1, items in memory. It checks that an Authorization header is present but
+// verifies no signature, so the client's own cost dominates what is measured.
+//
+//   node bench/fake-server.js [--port 0] [--latency-ms 0] [--table NAME] [--watch-stdin]
+//
+// Prints {"port":N,"pid":P} on stdout once listening. --table pre-creates a session table
+// (hash key sessionId). --watch-stdin: exit when stdin closes (i.e. when the parent dies).
+// Operations: GetItem, PutItem, DeleteItem, UpdateItem (SET/REMOVE of top-level attributes;
+// ConditionExpression limited to one attribute_exists/attribute_not_exists), CreateTable,
+// DescribeTable, DescribeTimeToLive. ConsistentRead and ProjectionExpression are accepted and
+// ignored. GET /__stats returns request counts.
+const http = require('node:http');
+const zlib = require('node:zlib');
+const { parseArgs, num } = require('./lib/args');
+
+const crc32 = zlib.crc32 || require('buffer-crc32').unsigned; // zlib.crc32: Node >= 20.15 / 22.2
+
+const TARGET_PREFIX = 'DynamoDB_20120810.';
+const ERR_PREFIX = 'com.amazonaws.dynamodb.v20120810#';
+const CONTENT_TYPE = 'application/x-amz-json-1.0';
+
+class ApiError extends Error {
+  constructor(type, message, status = 400) {
+    super(message);
+    this.type = type;
+    this.status = status;
+  }
+}
+const validation = (msg) => new ApiError(`com.amazon.coral.validate#ValidationException`, msg);
+
+// ---- tables and items --------------------------------------------------------------------------
+// Items are kept as their JSON text: a GetItem answer is then a string concatenation, and the
+// heap holds flat strings that the GC need not trace (100 KB sessions, thousands of them).
+const tables = new Map();
+
+function createTable(req) {
+  const name = req.TableName;
+  if (!name) throw validation('TableName is required');
+  if (tables.has(name)) throw new ApiError(`${ERR_PREFIX}ResourceInUseException`, `Table already exists: ${name}`);
+  const hash = (req.KeySchema || []).find((k) => k.KeyType === 'HASH');
+  if (!hash) throw validation('KeySchema needs a HASH key');
+  if ((req.KeySchema || []).length !== 1) throw validation('fake server: only a single HASH key is supported');
+  const t = {
+    name,
+    hashKey: hash.AttributeName,
+    keySchema: req.KeySchema,
+    attributeDefinitions: req.AttributeDefinitions || [{ AttributeName: hash.AttributeName, AttributeType: 'S' }],
+    throughput: req.ProvisionedThroughput || { ReadCapacityUnits: 0, WriteCapacityUnits: 0 },
+    billingMode: req.BillingMode || (req.ProvisionedThroughput ? 'PROVISIONED' : 'PAY_PER_REQUEST'),
+    created: Date.now() / 1000,
+    items: new Map(),
+  };
+  tables.set(name, t);
+  return { TableDescription: describe(t) };
+}
+
+function describe(t) {
+  return {
+    TableName: t.name,
+    TableStatus: 'ACTIVE',
+    TableArn: `arn:aws:dynamodb:us-east-1:000000000000:table/${t.name}`,
+    TableId: '00000000-0000-0000-0000-000000000000',
+    KeySchema: t.keySchema,
+    AttributeDefinitions: t.attributeDefinitions,
+    CreationDateTime: t.created,
+    ItemCount: t.items.size,
+    TableSizeBytes: 0,
+    BillingModeSummary: { BillingMode: t.billingMode },
+    ProvisionedThroughput: { ...t.throughput, NumberOfDecreasesToday: 0 },
+  };
+}
+
+function table(req) {
+  const t = tables.get(req.TableName);
+  if (!t) throw new ApiError(`${ERR_PREFIX}ResourceNotFoundException`, 'Requested resource not found');
+  return t;
+}
+
+function keyOf(t, attrs) {
+  const av = attrs && attrs[t.hashKey];
+  if (!av) throw validation('The provided key element does not match the schema');
+  if (av.S !== undefined) return 'S' + av.S;
+  if (av.N !== undefined) return 'N' + av.N;
+  if (av.B !== undefined) return 'B' + av.B;
+  throw validation('The provided key element does not match the schema');
+}
+
+function checkCondition(req, current) {
+  const expr = req.ConditionExpression;
+  if (!expr) return;
+  const m = /^\s*(attribute_exists|attribute_not_exists)\s*\(\s*(#?\w+)\s*\)\s*$/.exec(expr);
+  if (!m) throw validation(`fake server: unsupported ConditionExpression: ${expr}`);
+  const name = attrName(req, m[2]);
+  const exists = current !== undefined && JSON.parse(current)[name] !== undefined;
+  if (exists !== (m[1] === 'attribute_exists')) {
+    throw new ApiError(`${ERR_PREFIX}ConditionalCheckFailedException`, 'The conditional request failed');
+  }
+}
+
+function attrName(req, token) {
+  if (token[0] !== '#') return token;
+  const n = req.ExpressionAttributeNames && req.ExpressionAttributeNames[token];
+  if (n === undefined) throw validation(`unresolved attribute name ${token}`);
+  return n;
+}
+
+// The old item for ReturnValues: ALL_OLD, as JSON text (or '{}' when there is none).
+function oldValues(req, json) {
+  return req.ReturnValues === 'ALL_OLD' && json !== undefined ? `{"Attributes":${json}}` : '{}';
+}
+
+const ops = {
+  CreateTable: createTable,
+  DescribeTable: (req) => ({ Table: describe(table(req)) }),
+  DescribeTimeToLive: (req) => (table(req), { TimeToLiveDescription: { TimeToLiveStatus: 'DISABLED' } }),
+
+  GetItem(req) {
+    const t = table(req);
+    const json = t.items.get(keyOf(t, req.Key));
+    return json === undefined ? '{}' : `{"Item":${json}}`;
+  },
+
+  PutItem(req) {
+    const t = table(req);
+    const k = keyOf(t, req.Item);
+    const old = t.items.get(k);
+    checkCondition(req, old);
+    t.items.set(k, JSON.stringify(req.Item));
+    return oldValues(req, old);
+  },
+
+  DeleteItem(req) {
+    const t = table(req);
+    const k = keyOf(t, req.Key);
+    const old = t.items.get(k);
+    checkCondition(req, old);
+    t.items.delete(k);
+    return oldValues(req, old);
+  },
+
+  UpdateItem(req) {
+    const t = table(req);
+    const k = keyOf(t, req.Key);
+    const old = t.items.get(k);
+    checkCondition(req, old);
+    const item = old === undefined ? { ...req.Key } : JSON.parse(old);
+    applyUpdate(req, item, t.hashKey);
+    const json = JSON.stringify(item);
+    t.items.set(k, json);
+    switch (req.ReturnValues || 'NONE') {
+      case 'NONE': return '{}';
+      case 'ALL_NEW': return `{"Attributes":${json}}`;
+      case 'ALL_OLD': return oldValues(req, old);
+      default: throw validation(`fake server: unsupported ReturnValues ${req.ReturnValues}`);
+    }
+  },
+};
+
+// UpdateExpression: SET a = :v, #b = :w [REMOVE c, #d] on top-level attributes.
+function applyUpdate(req, item, hashKey) {
+  const expr = req.UpdateExpression;
+  if (!expr) throw validation('fake server: UpdateItem needs an UpdateExpression');
+  const parts = expr.split(/\b(SET|REMOVE)\b/i).map((s) => s.trim());
+  if (parts[0] !== '') throw validation(`fake server: unsupported UpdateExpression: ${expr}`);
+  for (let i = 1; i < parts.length; i += 2) {
+    const action = parts[i].toUpperCase();
+    for (const clause of parts[i + 1].split(',')) {
+      if (action === 'SET') {
+        const m = /^\s*(#?\w+)\s*=\s*(:\w+)\s*$/.exec(clause);
+        if (!m) throw validation(`fake server: unsupported SET clause: ${clause}`);
+        const value = req.ExpressionAttributeValues && req.ExpressionAttributeValues[m[2]];
+        if (value === undefined) throw validation(`unresolved attribute value ${m[2]}`);
+        const name = attrName(req, m[1]);
+        if (name === hashKey) throw validation(`Cannot update attribute ${hashKey}. This attribute is part of the key`);
+        item[name] = value;
+      } else {
+        delete item[attrName(req, clause.trim())];
+      }
+    }
+  }
+}
+
+// ---- HTTP ---------------------------------------------------------------------------------------
+const args = parseArgs(process.argv.slice(2), { booleans: ['watch-stdin'] });
+const latencyMs = num(args['latency-ms'], 0);
+const stats = { requests: 0, errors: 0, byOp: {} };
+let requestSeq = 0;
+const REQUEST_ID_PREFIX = `FAKE${process.pid.toString(36).toUpperCase().padStart(8, '0')}`;
+
+function send(res, status, body) {
+  const buf = Buffer.from(body);
+  res.writeHead(status, [
+    'Content-Type', CONTENT_TYPE,
+    'Content-Length', String(buf.length),
+    'x-amzn-RequestId', REQUEST_ID_PREFIX + (++requestSeq).toString(36).toUpperCase().padStart(44, '0'),
+    'x-amz-crc32', String(crc32(buf)),
+  ]);
+  res.end(buf);
+}
+
+function respond(res, status, body) {
+  if (latencyMs > 0) setTimeout(send, latencyMs, res, status, body);
+  else send(res, status, body);
+}
+
+function fail(res, type, message, status = 400) {
+  stats.errors++;
+  respond(res, status, JSON.stringify({ __type: type, message }));
+}
+
+function handle(req, res, body) {
+  const target = req.headers['x-amz-target'];
+  if (typeof target !== 'string' || !target.startsWith(TARGET_PREFIX)) {
+    return fail(res, 'com.amazon.coral.service#UnknownOperationException', `unknown target ${target}`);
+  }
+  const op = target.slice(TARGET_PREFIX.length);
+  const fn = Object.hasOwn(ops, op) ? ops[op] : undefined;
+  if (!fn) return fail(res, 'com.amazon.coral.service#UnknownOperationException', `fake server: no ${op}`);
+  // Signature is not verified, but a signing client must have sent one. The floor client (raw
+  // HTTP, no signing at all) identifies itself instead.
+  if (!req.headers.authorization && req.headers['x-bench-client'] !== 'floor') {
+    return fail(res, 'com.amazon.coral.service#MissingAuthenticationTokenException', 'Request is missing Authentication Token');
+  }
+  stats.byOp[op] = (stats.byOp[op] || 0) + 1;
+  let parsed;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return fail(res, 'com.amazon.coral.service#SerializationException', 'Start of structure or map found where not expected.');
+  }
+  let out;
+  try {
+    out = fn(parsed);
+  } catch (e) {
+    if (e instanceof ApiError) return fail(res, e.type, e.message, e.status);
+    return fail(res, 'com.amazonaws.dynamodb.v20120810#InternalServerError', String(e && e.stack), 500);
+  }
+  respond(res, 200, typeof out === 'string' ? out : JSON.stringify(out));
+}
+
+const server = http.createServer({ keepAlive: true, noDelay: true }, (req, res) => {
+  stats.requests++;
+  if (req.method === 'GET' && req.url === '/__stats') {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ ...stats, cpuUs: process.cpuUsage(), tables: [...tables.values()].map((t) => ({ name: t.name, items: t.items.size })) }));
+    return;
+  }
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => handle(req, res, chunks.length === 1 ? chunks[0].toString() : Buffer.concat(chunks).toString()));
+});
+server.keepAliveTimeout = 120000;
+server.headersTimeout = 121000;
+server.requestTimeout = 0;
+server.maxRequestsPerSocket = 0;
+
+if (args.table) createTable({ TableName: args.table, KeySchema: [{ AttributeName: 'sessionId', KeyType: 'HASH' }] });
+
+server.listen({ host: '127.0.0.1', port: num(args.port, 0), backlog: 2048 }, () => {
+  process.stdout.write(`${JSON.stringify({ port: server.address().port, pid: process.pid, latencyMs })}\n`);
+});
+
+function shutdown() {
+  server.close();
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 200).unref();
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
+if (args['watch-stdin']) {
+  process.stdin.on('end', shutdown);
+  process.stdin.on('error', shutdown);
+  process.stdin.resume();
+}
