@@ -66,8 +66,9 @@ declare namespace DynamoDBStore {
     /** Endpoint URL (DynamoDB Local, a proxy...); else AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL. */
     endpoint?: string | undefined;
     /**
-     * Accepted for compatibility with the JavaScript package's options, but has no effect: this
-     * store reads no ~/.aws files (give keys, `credentials`, or AWS_ACCESS_KEY_ID and friends).
+     * The profile in ~/.aws/credentials and ~/.aws/config for credentials (keys or
+     * credential_process) and region; else AWS_PROFILE, else 'default'. Setting it skips the
+     * AWS_* environment keys.
      */
     profile?: string | undefined;
     /** Credentials object, or a function returning them (or a promise of them). */
@@ -82,13 +83,13 @@ declare namespace DynamoDBStore {
     requestTimeout?: number | undefined;
     /** ms for one operation, retries included. Default 10000. */
     operationTimeout?: number | undefined;
-    /** Most connections kept to DynamoDB. Default 128. */
+    /** HTTP requests to DynamoDB at once (and connections kept alive). Default 256. */
     maxConnections?: number | undefined;
     /** aws-sdk v2 style timeouts. */
     httpOptions?: HttpOptions | undefined;
     /** false: use http:// for the region's endpoint. Default true. */
     sslEnabled?: boolean | undefined;
-    /** A PEM file of CA certificates to trust; else AWS_CA_BUNDLE. */
+    /** A PEM file of CA certificates to trust; else AWS_CA_BUNDLE, else ca_bundle in the profile. */
     caFile?: string | undefined;
     /** Use the FIPS endpoint of the region; else AWS_USE_FIPS_ENDPOINT. */
     useFipsEndpoint?: boolean | undefined;
@@ -135,8 +136,6 @@ declare namespace DynamoDBStore {
 
   /**
    * Names in DynamoDBStoreError.code that are the store's own (the others are AWS error names).
-   * Note: when the credentials cannot be loaded, the operations reject with a plain Error whose
-   * code is 'CredentialsError' (check err.code rather than instanceof).
    */
   type LocalErrorCode =
     | 'NetworkingError'
@@ -146,6 +145,10 @@ declare namespace DynamoDBStore {
     | 'StoreClosed'
     | 'CredentialsError'
     | 'SigningError'
+    | 'CRC32CheckFailed'
+    | 'InvalidResponse'
+    | 'ResponseTooLarge'
+    | 'OutOfMemory'
     | 'UnknownError';
 
   /**

@@ -292,7 +292,7 @@ class CredentialCache {
       this.#failures++;
       this.#retryAt = this.#now() + Math.min(BACKOFF_BASE_MS * 2 ** (this.#failures - 1), BACKOFF_MAX_MS);
       this.#lastError = err;
-      if (this.#warn && this.usable()) {
+      if (this.#warn && this.#failures === 1 && this.usable()) { // once per run of failures
         this.#warn(`koa-session-dynamodb-store: ${err.message}; the current credentials stay in use until ${new Date(this.#current.expiration).toISOString()}`);
       }
       throw err;

@@ -93,4 +93,11 @@ async function startApp(t, store, sessionOptions = {}) {
   return { url: `http://127.0.0.1:${server.address().port}`, app, close, errors };
 }
 
-module.exports = { useServer, storeOptions, startApp, DynamoDBStore };
+/** The variables a child process needs to load the addon the way this process does (sanitizer runs). */
+function runtimeEnv() {
+  const out = {};
+  for (const k of ['LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'DDBS_SANITIZED']) if (process.env[k] !== undefined) out[k] = process.env[k];
+  return out;
+}
+
+module.exports = { useServer, storeOptions, startApp, DynamoDBStore, runtimeEnv };
