@@ -203,7 +203,7 @@ void ddbs_request_free(ddbs_request *r) {
   ddbs_buf_free(&r->body);
   ddbs_buf_free(&r->result);
   ddbs_buf_free(&r->response);
-  if (r->headers) curl_slist_free_all(r->headers);
+  ddbs_buf_wipe_free(&r->hdrbuf);
   if (r->easy) curl_easy_cleanup(r->easy);
   free(r);
 }
@@ -310,15 +310,13 @@ static void active_remove(ddbs_client *c, ddbs_request *r) {
 }
 
 static void release_easy(ddbs_client *c, ddbs_request *r) {
-  if (r->headers) {
-    curl_slist_free_all(r->headers);
-    r->headers = NULL;
-  }
   if (!r->easy) return;
   c->http_active--;
   curl_multi_remove_handle(c->multi, r->easy);
   if (c->easy_pool_len < EASY_POOL_MAX) {
-    curl_easy_reset(r->easy);
+    /* kept with its per-client options; the per-attempt ones are set again at the next use */
+    curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, NULL);
     c->easy_pool[c->easy_pool_len++] = r->easy;
   } else {
     curl_easy_cleanup(r->easy);
@@ -388,9 +386,8 @@ static int build_body(ddbs_client *c, ddbs_request *r) {
 
 /* Signs and starts one HTTP attempt. Returns 0, or -1 with r's error set. */
 static int start_attempt(ddbs_client *c, ddbs_request *r) {
-  char amz_date[17], target[64], auth_hdr_prefix[] = "Authorization: ";
-  ddbs_buf auth = DDBS_BUF_INIT, line = DDBS_BUF_INIT;
-  struct curl_slist *h = NULL;
+  char amz_date[17], target[64];
+  ddbs_buf auth = DDBS_BUF_INIT;
   CURL *e = NULL;
   int rc = -1;
   long long unix_now = (long long)time(NULL);
@@ -438,68 +435,70 @@ static int start_attempt(ddbs_client *c, ddbs_request *r) {
       .body_len = r->body.len,
   };
   int signed_ok = ddbs_sigv4_sign_dynamodb(&sreq, c->signing_key, &auth) == 0;
-  if (signed_ok && c->token.len) {
-    signed_ok = ddbs_buf_append_str(&line, "X-Amz-Security-Token: ") == 0 &&
-                ddbs_buf_append(&line, c->token.data, c->token.len) == 0 &&
-                (h = curl_slist_append(h, line.data)) != NULL;
-    ddbs_buf_wipe_free(&line);
-  }
+  /* The headers: exactly what was signed, plus Authorization; "Expect:" and "Accept:" remove
+   * curl's own. Their text lives in r->hdrbuf (NUL-separated) and the list nodes in r->hnodes, so
+   * an attempt allocates nothing here once the buffer has grown. The token is wiped with it. */
+  size_t offs[DDBS_MAX_HEADERS];
+  int nh = 0, ok = signed_ok;
+  ddbs_buf_reset(&r->hdrbuf);
+#define ADD_HEADER(...)                                                                  \
+  do {                                                                                   \
+    if (ok) {                                                                            \
+      offs[nh++] = r->hdrbuf.len;                                                        \
+      ok = ddbs_buf_printf(&r->hdrbuf, __VA_ARGS__) == 0 && ddbs_buf_append(&r->hdrbuf, "", 1) == 0; \
+    }                                                                                    \
+  } while (0)
+  ADD_HEADER("Host: %s", c->host);
+  ADD_HEADER("Content-Type: " DDBS_DYNAMODB_CONTENT_TYPE);
+  ADD_HEADER("X-Amz-Date: %s", amz_date);
+  ADD_HEADER("X-Amz-Target: %s", target);
+  if (c->token.len) ADD_HEADER("X-Amz-Security-Token: %s", c->token.data);
+  ADD_HEADER("Authorization: %s", auth.data ? auth.data : "");
+  ADD_HEADER("Expect:");
+  ADD_HEADER("Accept:");
+#undef ADD_HEADER
   uv_mutex_unlock(&c->lock);
   if (!signed_ok) {
     set_error(r, "SigningError", "cannot sign the request", 0);
     goto cleanup;
   }
+  if (!ok) goto oom;
+  for (int i = 0; i < nh; i++) {
+    r->hnodes[i].data = r->hdrbuf.data + offs[i];
+    r->hnodes[i].next = i + 1 < nh ? &r->hnodes[i + 1] : NULL;
+  }
 
-  /* headers: exactly what was signed, plus Authorization; no Expect, no Accept */
-  struct curl_slist *t;
-  ddbs_buf_reset(&line);
-  if (ddbs_buf_printf(&line, "Host: %s", c->host) != 0 || !(t = curl_slist_append(h, line.data))) goto oom;
-  h = t;
-  if (!(t = curl_slist_append(h, "Content-Type: " DDBS_DYNAMODB_CONTENT_TYPE))) goto oom;
-  h = t;
-  ddbs_buf_reset(&line);
-  if (ddbs_buf_printf(&line, "X-Amz-Date: %s", amz_date) != 0 || !(t = curl_slist_append(h, line.data))) goto oom;
-  h = t;
-  ddbs_buf_reset(&line);
-  if (ddbs_buf_printf(&line, "X-Amz-Target: %s", target) != 0 || !(t = curl_slist_append(h, line.data))) goto oom;
-  h = t;
-  ddbs_buf_reset(&line);
-  if (ddbs_buf_append_str(&line, auth_hdr_prefix) != 0 || ddbs_buf_append(&line, auth.data, auth.len) != 0 ||
-      !(t = curl_slist_append(h, line.data)))
-    goto oom;
-  h = t;
-  if (!(t = curl_slist_append(h, "Expect:"))) goto oom;
-  h = t;
-  if (!(t = curl_slist_append(h, "Accept:"))) goto oom;
-  h = t;
-
-  e = c->easy_pool_len ? c->easy_pool[--c->easy_pool_len] : curl_easy_init();
-  if (!e) goto oom;
+  if (c->easy_pool_len) {
+    e = c->easy_pool[--c->easy_pool_len]; /* the per-client options are already set */
+  } else {
+    e = curl_easy_init();
+    if (!e) goto oom;
+    curl_easy_setopt(e, CURLOPT_URL, c->url);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)c);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+    if (c->user_agent) curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
+  }
   long remaining = (long)(r->deadline_ms > now ? r->deadline_ms - now : 1);
   long attempt_timeout = c->attempt_timeout_ms < remaining ? c->attempt_timeout_ms : remaining;
   long connect_timeout = c->connect_timeout_ms < attempt_timeout ? c->connect_timeout_ms : attempt_timeout;
-  curl_easy_setopt(e, CURLOPT_URL, c->url);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-  curl_easy_setopt(e, CURLOPT_POST, 1L);
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data ? r->body.data : "");
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body.len);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, &r->hnodes[0]);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)c);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, attempt_timeout);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
-  curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
-  if (c->user_agent) curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
   if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
     set_error(r, "NetworkingError", "cannot start the HTTP request", 1);
     curl_easy_cleanup(e);
@@ -507,9 +506,7 @@ static int start_attempt(ddbs_client *c, ddbs_request *r) {
     goto cleanup;
   }
   r->easy = e;
-  r->headers = h;
   c->http_active++;
-  h = NULL;
   rc = 0;
   goto cleanup;
 
@@ -517,9 +514,7 @@ oom:
   set_error(r, "OutOfMemory", "out of memory preparing the HTTP request", 0);
   if (e) curl_easy_cleanup(e);
 cleanup:
-  if (h) curl_slist_free_all(h);
   ddbs_buf_wipe_free(&auth);
-  ddbs_buf_wipe_free(&line);
   return rc;
 }
 

@@ -11,11 +11,14 @@
 #ifndef DDBS_CLIENT_H
 #define DDBS_CLIENT_H
 
+#include <curl/curl.h>
 #include <stddef.h>
 
 #include "buf.h"
 
 typedef struct ddbs_client ddbs_client;
+
+#define DDBS_MAX_HEADERS 8
 
 enum ddbs_op {
   DDBS_OP_GET_ITEM = 1,
@@ -60,7 +63,8 @@ struct ddbs_request {
   ddbs_request *next_wait;
   int in_slot_queue;
   void *easy;
-  void *headers;
+  ddbs_buf hdrbuf;                            /* the attempt's header lines, NUL-separated */
+  struct curl_slist hnodes[DDBS_MAX_HEADERS]; /* list nodes pointing into hdrbuf */
   ddbs_buf response;
   char crc32[16];
   int has_crc32;
