@@ -175,7 +175,7 @@ class DynamoDBStore {
    * @param {(err?: Error) => void} [callback] optional, for the JavaScript package's callback style
    */
   createTableIfDontExists(callback) {
-    const p = (this.#ready ? this.#ready.then(() => this.#createTable()) : this.#whenReady(() => this.#createTable()));
+    const p = this.#whenReady(() => this.#createTable()); // after start-up; closed and failed stores reject
     if (typeof callback === 'function') {
       p.then(() => callback(), (err) => callback(err));
       return undefined;
