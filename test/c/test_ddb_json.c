@@ -9,6 +9,7 @@
 
 #include "ctest.h"
 #include "ddb_json.h"
+#include "ddb_json_ref.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -836,6 +837,622 @@ static void test_parse_error(void) {
   CHECK(ddbs_parse_error(NULL, 0, code, sizeof code, message, sizeof message) == DDBS_E_RESPONSE);
 }
 
+/* ---- fast paths vs the reference (ddb_json_ref.h) --------------------------------------- */
+
+/* A separate generator state, so that these tests' inputs do not depend on the tests above. */
+static uint64_t gen_state;
+static uint64_t gen_next(void) {
+  uint64_t x = gen_state;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return gen_state = x;
+}
+static unsigned gen_below(unsigned n) { return (unsigned)(gen_next() % n); }
+static int gen_chance(unsigned percent) { return gen_below(100) < percent; }
+
+/* Generator modes. CLEAN: what JSON.stringify or DynamoDB send (the fast paths must take all of
+ * it). ODD: valid but unusual spellings (whitespace, escapes, numbers in other forms, duplicate
+ * keys). BAD: also malformed pieces. */
+enum { GEN_CLEAN, GEN_ODD, GEN_BAD };
+
+static void gen_ws(ddbs_buf *b, int mode) {
+  static const char *ws[] = {" ", "\n", "\t", "\r\n", "  "};
+  if (mode != GEN_CLEAN && gen_chance(15)) ddbs_buf_append_str(b, ws[gen_below(COUNT(ws))]);
+}
+
+/* A JSON string token. */
+static void gen_string_opt(ddbs_buf *b, int mode, const char *key);
+static void gen_string(ddbs_buf *b, int mode) { gen_string_opt(b, mode, NULL); }
+
+/* key: a prefix that makes the string a distinct key; and no U+0000 (jansson cannot hold it in
+ * an object key) */
+static void gen_string_opt(ddbs_buf *b, int mode, const char *key) {
+  static const char *clean[] = {
+      "a", "b", "Z", "0", " ", "_", "-", "/", "~", "\x7f", "\\\"", "\\\\", "\\n", "\\t", "\\r", "\\b",
+      "\\f", "\\u0000", "\\u0001", "\\u001f", "\\u000b", "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80",
+      "\xe2\x80\xa8", "\xef\xbf\xbf", "\xc2\x80", "<", "&", "'"};
+  static const char *odd[] = {"\\/", "\\u00e9", "\\u00E9", "\\u4e2d", "\\ud83d\\ude00", "\\uD83D\\uDE00",
+                              "\\u0041", "\\u001F", "\\u0008", "\\u000a", "\\u000A", "\\u007f", "\\u2028",
+                              "\\uffff", "\\u0080"};
+  static const char *bad[] = {"\\ud800", "\\udc00", "\\ud800\\u0041", "\xff", "\xc0\x80", "\xed\xa0\x80",
+                              "\xf4\x90\x80\x80", "\xe4\xb8", "\x01", "\\x", "\\u12", "\\"};
+  unsigned n = gen_chance(5) ? gen_below(300) : gen_below(12);
+  ddbs_buf_append_char(b, '"');
+  if (key) ddbs_buf_append_str(b, key);
+  for (unsigned i = 0; i < n; i++) {
+    if (mode >= GEN_ODD && gen_chance(8)) ddbs_buf_append_str(b, odd[gen_below(COUNT(odd))]);
+    else if (mode == GEN_BAD && gen_chance(1)) ddbs_buf_append_str(b, bad[gen_below(COUNT(bad))]);
+    else if (gen_chance(70)) ddbs_buf_append_char(b, (char)('a' + gen_below(26)));
+    else {
+      const char *piece = clean[gen_below(COUNT(clean))];
+      ddbs_buf_append_str(b, key && strcmp(piece, "\\u0000") == 0 ? "\\u0002" : piece);
+    }
+  }
+  if (!(mode == GEN_BAD && gen_chance(1))) ddbs_buf_append_char(b, '"');
+}
+
+/* A double of one of the kinds sessions hold. */
+static double gen_double(void) {
+  uint64_t bits = gen_next();
+  double d;
+  switch (gen_below(10)) {
+    case 0: return (double)(int)gen_below(1000) - 100;
+    case 1: return (double)(gen_next() >> gen_below(64));                  /* integers up to 2^64 */
+    case 2: return 1700000000000.0 + gen_below(100000000);                 /* timestamps */
+    case 3: return (double)(gen_next() >> 11) / 9007199254740992.0;        /* Math.random() */
+    case 4: return (double)gen_below(100000) / 100.0;                      /* prices */
+    case 5: /* magnitudes 1e-10 .. 1e25 */
+      bits = (bits & 0x800FFFFFFFFFFFFFull) | ((uint64_t)(1023 - 34 + (int)gen_below(118)) << 52);
+      break;
+    case 6: /* anywhere in DynamoDB's range */
+      bits = (bits & 0x800FFFFFFFFFFFFFull) | ((uint64_t)(1023 - 430 + (int)gen_below(845)) << 52);
+      break;
+    case 7: /* powers of two (lopsided rounding intervals) */
+      bits = (uint64_t)(1023 - 80 + (int)gen_below(160)) << 52;
+      break;
+    case 8: { /* powers of ten (the test binary does not link libm) */
+      char t[16];
+      snprintf(t, sizeof t, "%se%d", gen_chance(50) ? "1" : "-1", (int)gen_below(60) - 30);
+      return strtod(t, NULL);
+    }
+    default: break; /* any bits */
+  }
+  memcpy(&d, &bits, sizeof d);
+  return d;
+}
+
+/* A JSON number token (as JSON.stringify writes it in CLEAN mode). */
+static void gen_number(ddbs_buf *b, int mode) {
+  static const char *odd[] = {"1.50", "1E2", "1e2", "-0", "0.0", "1e-7", "1E+21", "100e-2", "0e0",
+                              "-0.0e5", "1.0000000000000001", "0.30000000000000001",
+                              "123456789012345678901234567890", "1e+0", "0.1e1", "1e-6", "1e21",
+                              "99999999999999999999e-20", "5e-324", "1e400", "-1e400", "1e-400",
+                              "1e126", "1e-131", "9.99999999999999999e125", "1.7976931348623157e308",
+                              "0.000001", "0.0000001", "123456789012345680000", "1e+21"};
+  static const char *bad[] = {"01", "1.", ".5", "+1", "-", "1e", "1e+", "NaN", "Infinity", "0x10", "--1"};
+  if (mode == GEN_BAD && gen_chance(2)) {
+    ddbs_buf_append_str(b, bad[gen_below(COUNT(bad))]);
+    return;
+  }
+  if (mode >= GEN_ODD && gen_chance(15)) {
+    ddbs_buf_append_str(b, odd[gen_below(COUNT(odd))]);
+    return;
+  }
+  double d;
+  char text[32];
+  do d = gen_double();
+  while (!isfinite(d) || (d != 0 && (fabs(d) >= 1e126 || fabs(d) < 1e-130)));
+  ddbs_format_double(d, text);
+  ddbs_buf_append_str(b, text);
+}
+
+/* A session value at depth (the session itself is 1). */
+static void gen_session_value(ddbs_buf *b, int depth, int mode) {
+  unsigned kind = gen_below(depth > 6 ? 6 : 9);
+  if (mode == GEN_BAD && depth < 40 && gen_chance(2)) kind = 7 + gen_below(2); /* deep */
+  gen_ws(b, mode);
+  switch (kind) {
+    case 0: case 1: gen_string(b, mode); break;
+    case 2: case 3: gen_number(b, mode); break;
+    case 4: ddbs_buf_append_str(b, gen_chance(50) ? "true" : "false"); break;
+    case 5: ddbs_buf_append_str(b, "null"); break;
+    case 6:
+    case 7: { /* object */
+      unsigned n = gen_below(depth == 1 ? 12 : 6);
+      char keys[12][16];
+      ddbs_buf_append_char(b, '{');
+      for (unsigned i = 0; i < n; i++) {
+        if (i) ddbs_buf_append_char(b, ',');
+        gen_ws(b, mode);
+        if (mode >= GEN_ODD && gen_chance(10)) {
+          char prefix[16];
+          snprintf(prefix, sizeof prefix, "k%u", i);
+          gen_string_opt(b, mode, mode == GEN_BAD ? "" : prefix);
+          snprintf(keys[i], sizeof keys[i], "k%u", i); /* (a repeat of it is then just "k<i>") */
+        } else { /* distinct keys, unless a duplicate is wanted */
+          unsigned pick = (mode >= GEN_ODD && i && gen_chance(5)) ? gen_below(i) : i;
+          if (pick == i) snprintf(keys[i], sizeof keys[i], "k%u%c", i, 'a' + (char)gen_below(26));
+          else memcpy(keys[i], keys[pick], sizeof keys[i]);
+          ddbs_buf_printf(b, "\"%s\"", keys[i]);
+        }
+        gen_ws(b, mode);
+        ddbs_buf_append_char(b, ':');
+        gen_session_value(b, depth + 1, mode);
+      }
+      gen_ws(b, mode);
+      ddbs_buf_append_char(b, '}');
+      break;
+    }
+    default: { /* array */
+      unsigned n = gen_below(6);
+      ddbs_buf_append_char(b, '[');
+      for (unsigned i = 0; i < n; i++) {
+        if (i) ddbs_buf_append_char(b, ',');
+        gen_session_value(b, depth + 1, mode);
+      }
+      gen_ws(b, mode);
+      ddbs_buf_append_char(b, ']');
+      break;
+    }
+  }
+  gen_ws(b, mode);
+}
+
+static void show_diff(const char *what, const char *input, size_t len, const ddbs_buf *a, const ddbs_buf *b) {
+  size_t i = 0;
+  while (i < a->len && i < b->len && a->data[i] == b->data[i]) i++;
+  fprintf(stderr, "    %s differ at byte %zu\n      input: %.*s\n      fast:  %.200s\n      ref:   %.200s\n",
+          what, i, (int)(len > 300 ? 300 : len), input, a->data ? a->data + (i > 40 ? i - 40 : 0) : "(null)",
+          b->data ? b->data + (i > 40 ? i - 40 : 0) : "(null)");
+}
+
+/* Runs one session through the public, the fast and the reference PutItem; returns the fast rc. */
+static int put_differential(const char *sess, size_t len, int *failures) {
+  ddbs_buf pub = DDBS_BUF_INIT, fast = DDBS_BUF_INIT, ref = DDBS_BUF_INIT;
+  char e_pub[256] = "", e_fast[256] = "", e_ref[256] = "";
+  ddbs_buf_append_str(&pub, "<");
+  ddbs_buf_append_str(&fast, "<");
+  ddbs_buf_append_str(&ref, "<");
+  int r_pub = ddbs_body_put_item("sessions", "sessionId", "k\xc3\xa9y", 4, "expires", 1700000000, sess, len,
+                                 &pub, e_pub, sizeof e_pub);
+  int r_fast = ddbs_fast_body_put_item("sessions", "sessionId", "k\xc3\xa9y", 4, "expires", 1700000000, sess,
+                                       len, &fast, e_fast, sizeof e_fast);
+  int r_ref = ddbs_ref_body_put_item("sessions", "sessionId", "k\xc3\xa9y", 4, "expires", 1700000000, sess, len,
+                                     &ref, e_ref, sizeof e_ref);
+  int bad = 0;
+  if (r_pub != r_ref || pub.len != ref.len || memcmp(pub.data, ref.data, ref.len) != 0 ||
+      strcmp(e_pub, e_ref) != 0) {
+    bad = 1;
+    fprintf(stderr, "    put: public rc %d (%s), reference rc %d (%s)\n", r_pub, e_pub, r_ref, e_ref);
+    show_diff("put bodies", sess, len, &pub, &ref);
+  }
+  if (r_fast == DDBS_FAST_DECLINED && (fast.len != 1 || e_fast[0])) bad = 1;
+  if (r_fast != DDBS_FAST_DECLINED &&
+      (r_fast != r_ref || fast.len != ref.len || memcmp(fast.data, ref.data, ref.len) != 0 ||
+       (r_fast != 0 && strcmp(e_fast, e_ref) != 0))) {
+    bad = 1;
+    fprintf(stderr, "    put: fast rc %d (%s), reference rc %d (%s)\n", r_fast, e_fast, r_ref, e_ref);
+    show_diff("put bodies", sess, len, &fast, &ref);
+  }
+  *failures += bad;
+  ddbs_buf_free(&pub);
+  ddbs_buf_free(&fast);
+  ddbs_buf_free(&ref);
+  return r_fast;
+}
+
+static void test_put_differential(void) {
+  ddbs_buf sess = DDBS_BUF_INIT;
+  int failures = 0, declined[3] = {0, 0, 0}, runs[3] = {0, 0, 0};
+  gen_state = 0x243F6A8885A308D3ull;
+  for (int i = 0; i < 30000 && failures < 5; i++) {
+    int mode = i % 3;
+    ddbs_buf_reset(&sess);
+    gen_session_value(&sess, 1, mode);
+    int rc = put_differential(sess.data, sess.len, &failures);
+    if (i % 50 == 0) { /* too large, with the size in the message: the two sizes must agree */
+      ddbs_buf big = DDBS_BUF_INIT;
+      ddbs_buf_append_str(&big, "[\"");
+      ddbs_buf_reserve(&big, DDBS_MAX_ITEM_SIZE);
+      memset(big.data + big.len, 'f', DDBS_MAX_ITEM_SIZE - 100);
+      big.len += DDBS_MAX_ITEM_SIZE - 100;
+      ddbs_buf_append_str(&big, "\",");
+      ddbs_buf_append(&big, sess.data, sess.len);
+      ddbs_buf_append_str(&big, "]");
+      put_differential(big.data, big.len, &failures);
+      ddbs_buf_free(&big);
+    }
+    runs[mode]++;
+    if (rc == DDBS_FAST_DECLINED) declined[mode]++;
+    if (mode == GEN_CLEAN && rc == DDBS_FAST_DECLINED && declined[mode] <= 3)
+      fprintf(stderr, "    the fast path declined a clean session: %.300s\n", sess.data);
+  }
+  printf("# put: %d/%d clean, %d/%d odd, %d/%d bad sessions left to the reference\n", declined[0], runs[0],
+         declined[1], runs[1], declined[2], runs[2]);
+  CHECK(failures == 0);
+  CHECK(declined[GEN_CLEAN] == 0);
+  ddbs_buf_free(&sess);
+}
+
+/* A DynamoDB N text: DynamoDB's normalized spelling, or (ODD) another one. */
+static void gen_n_text(ddbs_buf *b, int mode) {
+  static const char *odd[] = {"1.50", "1E+2", "1e2", "-0", "0.0", "0.0000001", "1000000000000000000000",
+                              "12345678901234567890123456789012345678", "9.9999999999999999999999999999999999999E+125",
+                              "1E-130", "+5", ".5", "5.", "007", "1e400", "-1E-400", "0.30000000000000001",
+                              "\\u0031", "1\\u0000", "1 ", "abc", ""};
+  if (mode >= GEN_ODD && gen_chance(15)) {
+    const char *t = odd[gen_below(COUNT(odd))];
+    if (mode == GEN_ODD && (strcmp(t, "abc") == 0 || strcmp(t, "") == 0 || strcmp(t, "1 ") == 0 ||
+                            strcmp(t, "1\\u0000") == 0 || strstr(t, "400")))
+      t = "2.50";
+    ddbs_buf_printf(b, "\"%s\"", t);
+    return;
+  }
+  ddbs_buf_append_char(b, '"');
+  gen_number(b, GEN_CLEAN);
+  ddbs_buf_append_char(b, '"');
+}
+
+/* An AttributeValue at depth (1: a top-level attribute). */
+static void gen_attr(ddbs_buf *b, int depth, int mode) {
+  static const char *b64[] = {"\"\"", "\"QQ==\"", "\"QUI=\"", "\"QUJD\"", "\"AAECAwQF/+8=\""};
+  unsigned kind = gen_below(depth > 5 ? 7 : 10);
+  gen_ws(b, mode);
+  if (mode == GEN_BAD && gen_chance(2)) {
+    static const char *bad[] = {"{}", "{\"S\":1}", "{\"X\":\"1\"}", "{\"S\":\"a\",\"N\":\"1\"}", "{\"BOOL\":\"true\"}",
+                                "{\"NULL\":false}", "{\"SS\":[1]}", "{\"M\":[]}", "{\"L\":{}}", "[]", "\"x\"",
+                                "{\"N\":\"abc\"}", "{\"S\":\"a\",\"S\":\"b\"}", "{\"\\u0053\":\"a\"}", "{\"s\":\"a\"}",
+                                "{\"NULL\":true,\"NULL\":true}", "{\"B\":[]}", "{\"NS\":[\"1\",\"x\"]}"};
+    ddbs_buf_append_str(b, bad[gen_below(COUNT(bad))]);
+    return;
+  }
+  ddbs_buf_append_char(b, '{');
+  gen_ws(b, mode);
+  switch (kind) {
+    case 0: case 1: ddbs_buf_append_str(b, "\"S\":"); gen_ws(b, mode); gen_string(b, mode == GEN_BAD ? GEN_ODD : mode); break;
+    case 2: case 3: ddbs_buf_append_str(b, "\"N\":"); gen_ws(b, mode); gen_n_text(b, mode); break;
+    case 4: ddbs_buf_append_str(b, gen_chance(50) ? "\"BOOL\":true" : "\"BOOL\":false"); break;
+    case 5: ddbs_buf_append_str(b, "\"NULL\":true"); break;
+    case 6: ddbs_buf_printf(b, "\"B\":%s", b64[gen_below(COUNT(b64))]); break;
+    case 7: { /* M */
+      unsigned n = gen_below(depth == 0 ? 10 : 6);
+      ddbs_buf_append_str(b, "\"M\":{");
+      for (unsigned i = 0; i < n; i++) {
+        if (i) ddbs_buf_append_char(b, ',');
+        gen_ws(b, mode);
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "m%u", i);
+        if (gen_chance(20)) gen_string_opt(b, mode == GEN_BAD ? GEN_ODD : mode, mode == GEN_BAD ? "" : prefix);
+        else ddbs_buf_printf(b, "\"%s\"", prefix);
+        gen_ws(b, mode);
+        ddbs_buf_append_char(b, ':');
+        gen_attr(b, depth + 1, mode);
+      }
+      ddbs_buf_append_char(b, '}');
+      break;
+    }
+    case 8: { /* L */
+      unsigned n = gen_below(6);
+      ddbs_buf_append_str(b, "\"L\":[");
+      for (unsigned i = 0; i < n; i++) {
+        if (i) ddbs_buf_append_char(b, ',');
+        gen_attr(b, depth + 1, mode);
+      }
+      ddbs_buf_append_char(b, ']');
+      break;
+    }
+    default: { /* SS NS BS */
+      unsigned which = gen_below(3), n = 1 + gen_below(4);
+      ddbs_buf_append_str(b, which == 0 ? "\"SS\":[" : which == 1 ? "\"NS\":[" : "\"BS\":[");
+      for (unsigned i = 0; i < n; i++) {
+        if (i) ddbs_buf_append_char(b, ',');
+        gen_ws(b, mode);
+        if (which == 0) gen_string(b, mode == GEN_BAD ? GEN_ODD : mode);
+        else if (which == 1) gen_n_text(b, mode);
+        else ddbs_buf_append_str(b, b64[gen_below(COUNT(b64))]);
+      }
+      ddbs_buf_append_char(b, ']');
+      break;
+    }
+  }
+  gen_ws(b, mode);
+  ddbs_buf_append_char(b, '}');
+}
+
+/* A GetItem answer: Item (or not) with the attributes in any order, ConsumedCapacity (or not). */
+static void gen_answer(ddbs_buf *b, int mode, long long now) {
+  int parts[6], np = 0, has_item = !gen_chance(5);
+  ddbs_buf_append_char(b, '{');
+  gen_ws(b, mode);
+  if (has_item) parts[np++] = 0;
+  if (gen_chance(30)) parts[np++] = 1;
+  for (int i = np - 1; i > 0; i--) { /* shuffle */
+    int j = (int)gen_below((unsigned)i + 1), t = parts[i];
+    parts[i] = parts[j], parts[j] = t;
+  }
+  for (int p = 0; p < np; p++) {
+    if (p) ddbs_buf_append_char(b, ',');
+    gen_ws(b, mode);
+    if (parts[p] == 1) {
+      ddbs_buf_append_str(b, "\"ConsumedCapacity\":{\"TableName\":\"sessions\",\"CapacityUnits\":0.5,\"x\":[1,-2e3,true,null,{}]}");
+      continue;
+    }
+    int attrs[5], na = 0;
+    attrs[na++] = 0;                       /* sessionId */
+    if (!gen_chance(10)) attrs[na++] = 1;  /* session */
+    if (!gen_chance(20)) attrs[na++] = 2;  /* expires */
+    if (gen_chance(20)) attrs[na++] = 3;   /* another attribute */
+    if (mode == GEN_BAD && gen_chance(5)) attrs[na++] = (int)gen_below(3); /* a repeated one */
+    for (int i = na - 1; i > 0; i--) {
+      int j = (int)gen_below((unsigned)i + 1), t = attrs[i];
+      attrs[i] = attrs[j], attrs[j] = t;
+    }
+    ddbs_buf_append_str(b, "\"Item\":");
+    gen_ws(b, mode);
+    ddbs_buf_append_char(b, '{');
+    for (int a = 0; a < na; a++) {
+      if (a) ddbs_buf_append_char(b, ',');
+      gen_ws(b, mode);
+      switch (attrs[a]) {
+        case 0: ddbs_buf_append_str(b, "\"sessionId\":{\"S\":\"abc\"}"); break;
+        case 1: ddbs_buf_append_str(b, "\"session\":"); gen_attr(b, 1, mode); break;
+        case 2: {
+          long long t = now + (long long)gen_below(5) - 2;
+          static const char *odd[] = {"\"%lld.5\"", "\"%lldE0\"", "\"0%lld\"", "\"%lld.0000000001\"", "\"-%lld\""};
+          ddbs_buf_append_str(b, "\"expires\":{\"N\":");
+          if (mode >= GEN_ODD && gen_chance(20)) ddbs_buf_printf(b, odd[gen_below(COUNT(odd))], t);
+          else if (mode >= GEN_ODD && gen_chance(5)) ddbs_buf_append_str(b, "\"99999999999999999999\"");
+          else ddbs_buf_printf(b, "\"%lld\"", t);
+          ddbs_buf_append_char(b, '}');
+          break;
+        }
+        default: ddbs_buf_append_str(b, "\"other\":"); gen_attr(b, 1, mode); break;
+      }
+    }
+    gen_ws(b, mode);
+    ddbs_buf_append_char(b, '}');
+  }
+  gen_ws(b, mode);
+  ddbs_buf_append_char(b, '}');
+  if (mode == GEN_BAD && gen_chance(3)) b->len -= gen_below((unsigned)b->len); /* truncated */
+  gen_ws(b, mode);
+}
+
+/* Does the JSON text parse (jansson) to the same value as the other? (Objects: last value of a
+ * repeated key, at its first position, in both.) */
+static int json_text_equal(const char *a, const char *b) {
+  json_t *ja = json_loads(a, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL), *jb = json_loads(b, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+  int eq = ja && jb && json_equal(ja, jb);
+  json_decref(ja);
+  json_decref(jb);
+  return eq;
+}
+
+/* Runs one answer through the public, fast and reference GetItem parsers; returns the fast rc. */
+static int get_differential(const char *body, size_t len, const char *ttl_key, long long now, int *failures) {
+  ddbs_buf pub = DDBS_BUF_INIT, fast = DDBS_BUF_INIT, ref = DDBS_BUF_INIT;
+  char e_pub[256] = "", e_fast[256] = "", e_ref[256] = "";
+  int f_pub = 7, f_fast = 7, f_ref = 7, bad = 0;
+  ddbs_buf_append_str(&pub, "<");
+  ddbs_buf_append_str(&fast, "<");
+  ddbs_buf_append_str(&ref, "<");
+  int r_pub = ddbs_parse_get_item(body, len, ttl_key, now, &pub, &f_pub, e_pub, sizeof e_pub);
+  int r_fast = ddbs_fast_parse_get_item(body, len, ttl_key, now, &fast, &f_fast, e_fast, sizeof e_fast);
+  int r_ref = ddbs_ref_parse_get_item(body, len, ttl_key, now, &ref, &f_ref, e_ref, sizeof e_ref);
+  if (r_pub != r_ref || f_pub != f_ref || pub.len != ref.len || memcmp(pub.data, ref.data, ref.len) != 0 ||
+      strcmp(e_pub, e_ref) != 0) {
+    bad = 1;
+    fprintf(stderr, "    get: public rc %d found %d (%s), reference rc %d found %d (%s)\n", r_pub, f_pub, e_pub,
+            r_ref, f_ref, e_ref);
+    show_diff("get outputs", body, len, &pub, &ref);
+  }
+  if (r_fast == DDBS_FAST_DECLINED && (fast.len != 1 || e_fast[0] || f_fast != 0)) bad = 1;
+  if (r_fast != DDBS_FAST_DECLINED &&
+      (r_fast != r_ref || f_fast != f_ref ||
+       ((fast.len != ref.len || memcmp(fast.data, ref.data, ref.len) != 0) &&
+        !json_text_equal(fast.data + 1, ref.data + 1)))) {
+    bad = 1;
+    fprintf(stderr, "    get: fast rc %d found %d, reference rc %d found %d (%s)\n", r_fast, f_fast, r_ref, f_ref,
+            e_ref);
+    show_diff("get outputs", body, len, &fast, &ref);
+  }
+  *failures += bad;
+  ddbs_buf_free(&pub);
+  ddbs_buf_free(&fast);
+  ddbs_buf_free(&ref);
+  return r_fast;
+}
+
+static void test_get_differential(void) {
+  ddbs_buf body = DDBS_BUF_INIT;
+  int failures = 0, declined[3] = {0, 0, 0}, runs[3] = {0, 0, 0};
+  const long long now = 1700000000;
+  gen_state = 0x13198A2E03707344ull;
+  for (int i = 0; i < 30000 && failures < 5; i++) {
+    int mode = i % 3;
+    ddbs_buf_reset(&body);
+    gen_answer(&body, mode, now);
+    const char *ttl_key = i % 7 == 6 ? NULL : "expires";
+    int rc = get_differential(body.data, body.len, ttl_key, now, &failures);
+    runs[mode]++;
+    if (rc == DDBS_FAST_DECLINED) declined[mode]++;
+    if (mode == GEN_CLEAN && rc == DDBS_FAST_DECLINED && declined[mode] <= 3)
+      fprintf(stderr, "    the fast path declined a clean answer: %.300s\n", body.data);
+  }
+  printf("# get: %d/%d clean, %d/%d odd, %d/%d bad answers left to the reference\n", declined[0], runs[0],
+         declined[1], runs[1], declined[2], runs[2]);
+  CHECK(failures == 0);
+  CHECK(declined[GEN_CLEAN] == 0);
+  ddbs_buf_free(&body);
+}
+
+/* Put a session, answer GetItem with the body's Item, read it back: the session text itself. */
+static void test_fast_round_trip(void) {
+  ddbs_buf sess = DDBS_BUF_INIT, body = DDBS_BUF_INIT, answer = DDBS_BUF_INIT, out = DDBS_BUF_INIT;
+  char err[256];
+  int bad = 0;
+  gen_state = 0xA4093822299F31D0ull;
+  for (int i = 0; i < 5000 && bad < 3; i++) {
+    int found = 0;
+    ddbs_buf_reset(&sess);
+    ddbs_buf_reset(&body);
+    ddbs_buf_reset(&answer);
+    ddbs_buf_reset(&out);
+    gen_session_value(&sess, 1, GEN_CLEAN);
+    if (ddbs_fast_body_put_item("t", "id", "k", 1, "exp", 1700000100, sess.data, sess.len, &body, err, sizeof err) != 0)
+      continue; /* (too deep: covered elsewhere) */
+    const char *item = strstr(body.data, "\"Item\":");
+    ddbs_buf_append_str(&answer, "{");
+    ddbs_buf_append(&answer, item, body.len - (size_t)(item - body.data) - 1);
+    ddbs_buf_append_str(&answer, "}");
+    int rc = ddbs_fast_parse_get_item(answer.data, answer.len, "exp", 1700000000, &out, &found, err, sizeof err);
+    if (rc != 0 || !found || out.len != sess.len || memcmp(out.data, sess.data, sess.len) != 0) {
+      if (bad++ < 3) fprintf(stderr, "    round trip of %.200s\n      gave rc %d: %.200s\n", sess.data, rc, out.data);
+    }
+  }
+  CHECK(bad == 0);
+  ddbs_buf_free(&sess);
+  ddbs_buf_free(&body);
+  ddbs_buf_free(&answer);
+  ddbs_buf_free(&out);
+}
+
+/* ddbs_number_is_canonical() must only say yes for texts ddbs_format_double() prints for their
+ * own value; and should say yes for nearly all of those with up to 17 digits. */
+static int canonical_by_reference(const char *t) {
+  char again[32];
+  double d = strtod(t, NULL);
+  return isfinite(d) && ddbs_format_double(d, again) >= 0 && strcmp(again, t) == 0;
+}
+
+static void test_number_canonical(void) {
+  static const struct {
+    const char *t;
+    int want;
+  } cases[] = {
+      {"0", 1}, {"-0", 0}, {"1", 1}, {"-1", 1}, {"100", 1}, {"1.5", 1}, {"1.50", 0}, {"01", 0},
+      {"0.1", 1}, {".1", 0}, {"1.", 0}, {"+1", 0}, {"1e21", 0}, {"1e+21", 1}, {"1E+21", 0},
+      {"1.5e+300", 1}, {"1e+021", 0}, {"100000000000000000000", 1}, {"1000000000000000000000", 0},
+      {"0.000001", 1}, {"0.0000001", 0}, {"1e-7", 1}, {"1e-6", 0}, {"1.5e-7", 1}, {"15e-8", 0},
+      {"0.30000000000000004", 1}, {"0.30000000000000001", 0}, {"0.3333333333333333", 1},
+      {"0.33333333333333331", 0}, {"9007199254740991", 1}, {"9007199254740993", 0},
+      {"1152921504606847000", 1}, {"1152921504606846976", 0}, {"999999999999999900000", 1},
+      {"5.960464477539063e-8", -1}, {"5.960464477539062e-8", 1 /* (the double below 2^-24) */}, {"6.189700196426902e+26", -1},
+      {"123456789012345678", 0}, {"41514555564571380", 1}, {"1.1920928955078125e-7", 1}, {"1.7976931348623157e+308", 0 /* (far exponents: not checked) */},
+      {"", 0}, {"-", 0}, {"1e+", 0}, {"1e+0", 0}, {"0.0", 0}, {"1 ", 0}, {"1x", 0}, {"Infinity", 0},
+  };
+  for (size_t i = 0; i < COUNT(cases); i++) {
+    int got = ddbs_number_is_canonical(cases[i].t, strlen(cases[i].t));
+    CHECK(got == cases[i].want || cases[i].want < 0); /* -1: a tie at a power of two; either */
+    if (got != cases[i].want) fprintf(stderr, "    %s: %d\n", cases[i].t, got);
+    if (got) CHECK(canonical_by_reference(cases[i].t));
+  }
+  /* random doubles' own texts, and texts near them */
+  int unsound = 0, missed = 0, checked = 0;
+  gen_state = 0x082EFA98EC4E6C89ull;
+  for (int i = 0; i < 200000; i++) {
+    double d = gen_double();
+    char t[48];
+    if (!isfinite(d) || ddbs_format_double(d, t) < 0) continue;
+    checked++;
+    if (!ddbs_number_is_canonical(t, strlen(t))) {
+      /* allowed only outside what the check covers: exponents beyond +-22 for 16-17 digits, +-300 */
+      double a = fabs(d);
+      if (a > 1e-7 && a < 1e21 && missed++ < 5) fprintf(stderr, "    missed %s\n", t);
+    }
+    /* perturb: last digit +-1, one digit more, a 17-digit random fraction */
+    char p[48];
+    size_t n = strlen(t), digit = n;
+    while (digit > 0 && !(t[digit - 1] >= '0' && t[digit - 1] <= '9' && (digit == n || t[digit] != 'e'))) digit--;
+    for (int v = 0; v < 4; v++) {
+      strcpy(p, t);
+      char *e = strchr(p, 'e');
+      size_t last = e ? (size_t)(e - p) - 1 : n - 1;
+      if (v == 0 && p[last] > '0') p[last]--;
+      else if (v == 1 && p[last] < '9') p[last]++;
+      else if (v == 2 && !e && strchr(p, '.') && n < 40) { p[n] = (char)('1' + gen_below(9)); p[n + 1] = '\0'; }
+      else if (v == 3) snprintf(p, sizeof p, "0.%016llu%c", (unsigned long long)(gen_next() % 10000000000000000ull),
+                                (char)('1' + gen_below(9)));
+      if (ddbs_number_is_canonical(p, strlen(p)) && !canonical_by_reference(p) && unsound++ < 5)
+        fprintf(stderr, "    %s is not canonical\n", p);
+    }
+  }
+  CHECK(checked > 190000);
+  CHECK(unsound == 0);
+  CHECK(missed == 0);
+}
+
+/* Regression and edge cases, each checked against the reference (and, where the fast path must
+ * take it, that it did). */
+static void test_fast_cases(void) {
+  static const char *sessions[] = {
+      "{\"a\":1,\"a\":2}",                 /* duplicate key: the reference keeps the last, first place */
+      "{\"a\":1,\"\\u0061\":2}",           /* the same key, spelled differently */
+      "{\"a\\u0000\":1}",                  /* NUL in a key: jansson refuses */
+      "{\"x\":\"\\/\\u00e9\\ud83d\\ude00\\u001F\\u0008\"}", /* respelled */
+      "[1.50,1E2,-0,0.0,1e-7,100e-2,0.30000000000000001,123456789012345678901234567890]",
+      "[1e126]", "[-1e-131]", "[1e400]", "[5e-324]", "[9.99999999999999e+125]", "[1e-130]",
+      "\"\\ud800\"", "\"\\udc00\\ud800\"", "\"\xed\xa0\x80\"", "\"\xc0\xaf\"", "\"\\u12\"",
+      "  {  }  ", "{}x", "", " ", "[", "tru", "truex", "nul", "[1,]", "[01]", "{\"a\" 1}", "{,}",
+      "\"\\u0000\"", "\"\x7f\"", "[\"\xef\xbb\xbf\"]", "\xef\xbb\xbf{}",
+  };
+  int failures = 0;
+  for (size_t i = 0; i < COUNT(sessions); i++) put_differential(sessions[i], strlen(sessions[i]), &failures);
+  put_differential("{\"a\":\"x\0y\"}", 11, &failures); /* a raw NUL */
+  put_differential("[1]\0", 4, &failures);
+  static const char *answers[] = {
+      "{\"Item\":{\"session\":{\"M\":{}}},\"Item\":{\"session\":{\"S\":\"second\"}}}",
+      "{\"Item\":{\"session\":{\"M\":{}},\"session\":{\"S\":\"second\"}}}",
+      "{\"Item\":{\"expires\":{\"N\":\"1\"},\"session\":{\"M\":{}},\"expires\":{\"N\":\"9999999999\"}}}",
+      "{\"\\u0049tem\":{\"session\":{\"S\":\"escaped Item key\"}}}",
+      "{\"Item\":{\"s\\u0065ssion\":{\"S\":\"escaped session key\"},\"\\u0065xpires\":{\"N\":\"1\"}}}",
+      "{\"Item\":{\"session\":{\"\\u0053\":\"escaped tag\"}}}",
+      "{\"Item\":{\"session\":{\"S\":\"a\",\"S\":\"b\"}}}",
+      "{\"Item\":{\"session\":{\"M\":{\"a\":{\"N\":\"1\"},\"a\":{\"N\":\"2\"}}}}}",
+      "{\"Item\":{\"session\":{\"M\":{}},\"expires\":{\"N\":\"1\",\"N\":\"9999999999\"}}}",
+      "{\"Item\":{\"session\":{\"M\":{}},\"expires\":{}}}",
+      "{\"Item\":{\"session\":{\"M\":{}},\"expires\":{\"X\":{\"bad\"}}}}",
+      "{\"Item\":{\"session\":{\"M\":{}},\"expires\":{\"SS\":[\"x\"]}}}",
+      "{\"Item\":{\"session\":{\"M\":{}},\"expires\":{\"N\":\"\\u0031\"}}}",
+      "{\"Item\":{\"session\":{\"M\":{}},\"expires\":{\"N\":\"1e400\"}}}",
+      "{\"Item\":{\"session\":{\"M\":{}},\"expires\":{\"N\":\"-5\"}}}",
+      "{\"Item\":{\"session\":{\"N\":\"1\\u0000\"}}}",
+      "{\"Item\":{\"id\":{\"S\":1},\"session\":{\"M\":{}}}}", /* other attributes are not checked */
+      "{\"Item\":{\"id\":{\"S\":1}}}",                        /* unless the item is the session */
+      "{\"Item\":{\"session\":{\"M\":{}}},\"ConsumedCapacity\":{\"CapacityUnits\":1e400}}",
+      "{\"Item\":{\"session\":{\"M\":{}}},\"ConsumedCapacity\":{\"CapacityUnits\":99999999999999999999}}",
+      "{\"Item\":{\"session\":{\"M\":{}}},\"x\":{\"a\\u0000\":1}}",
+      "{\"Item\":{\"session\":{\"M\":{}}}}garbage",
+      "{\"Item\":{\"session\":{\"M\":{}}}} \n",
+      "[{\"Item\":{}}]",
+      "{\"Item\":{\"session\":{\"NS\":[\"1\",\"2.50\",\"-3E-2\",\"1e+21\"]},\"x\":{\"BS\":[]}}}",
+      "{\"Item\":{\"session\":{\"BOOL\":true}}}", "{\"Item\":{\"session\":{\"NULL\":false}}}",
+      "{\"Item\":{\"session\":{\"BOOLEAN\":true}}}", "{\"Item\":{\"session\":{\"SSS\":[]}}}",
+  };
+  for (size_t i = 0; i < COUNT(answers); i++)
+    get_differential(answers[i], strlen(answers[i]), "expires", 1700000000, &failures);
+  get_differential("{\"Item\":{\"session\":{\"M\":{}}}}", 30, "session", 1700000000, &failures);
+  get_differential("{\"Item\":{\"session\":{\"M\":{}},\"\":{\"N\":\"1\"}}}", 44, "", 1700000000, &failures);
+  CHECK(failures == 0);
+
+  /* what the fast paths must take themselves */
+  char err[256];
+  ddbs_buf out = DDBS_BUF_INIT;
+  const char *js = "{\"s\":\"\\\"\\\\\\n\\u0001\xc3\xa9\",\"n\":[0.1,-1.5,1e+21,1.5e-7,0.30000000000000004],\"e\":[]}";
+  CHECK(ddbs_fast_body_put_item("t", "id", "k", 1, "exp", 1, js, strlen(js), &out, err, sizeof err) == 0);
+  const char *ddb =
+      "{\"Item\":{\"session\":{\"M\":{\"n\":{\"N\":\"0.3333333333333333\"},\"m\":{\"N\":\"1.50\"},"
+      "\"b\":{\"B\":\"QQ==\"},\"s\":{\"SS\":[\"\\u00e9\"]}}},\"expires\":{\"N\":\"1700000001\"}},"
+      "\"ConsumedCapacity\":{\"TableName\":\"t\",\"CapacityUnits\":0.5}}";
+  int found = 0;
+  ddbs_buf_reset(&out);
+  CHECK(ddbs_fast_parse_get_item(ddb, strlen(ddb), "expires", 1700000000, &out, &found, err, sizeof err) == 0);
+  CHECK(found == 1);
+  CHECK_STREQ(out.data, "{\"n\":0.3333333333333333,\"m\":1.5,\"b\":\"QQ==\",\"s\":[\"\xc3\xa9\"]}");
+  ddbs_buf_free(&out);
+}
+
 void suite_ddb_json(void) {
   ctest_run("ddb_json: format_double literals", test_format_double_literals);
   ctest_run("ddb_json: format_double 100000 random doubles", test_format_double_random);
@@ -854,4 +1471,9 @@ void suite_ddb_json(void) {
   ctest_run("ddb_json: PutItem body agrees with value_to_attr and item_size", test_put_agrees_with_attr);
   ctest_run("ddb_json: parse GetItem", test_parse_get_item);
   ctest_run("ddb_json: parse error", test_parse_error);
+  ctest_run("ddb_json: canonical number texts (verbatim copies)", test_number_canonical);
+  ctest_run("ddb_json: fast paths, edge and regression cases", test_fast_cases);
+  ctest_run("ddb_json: fast PutItem vs reference, 30000 random sessions", test_put_differential);
+  ctest_run("ddb_json: fast GetItem vs reference, 30000 random answers", test_get_differential);
+  ctest_run("ddb_json: fast put then get gives the session back", test_fast_round_trip);
 }
