@@ -11,6 +11,7 @@
 // can reach it. The thread-safe function is unref'd while nothing is in flight, so an idle store
 // never keeps the process alive. Per-env state lives in instance data, never in statics.
 #include <napi.h>
+#include <uv.h>
 
 #include <mutex>
 #include <string>
@@ -52,6 +53,9 @@ struct Core {
   bool tornDown = false;
   bool hookAdded = false;
   std::vector<napi_deferred> closeWaiters;
+  uv_loop_t* loop = nullptr;     // for the turn check in Drain
+  uint64_t turnNow = 0;          // uv_now() of the loop turn Drain last ran in
+  uint64_t turnStartNs = 0;      // when Drain first ran in that turn
   napi_ref wrapper = nullptr;  // the JS object; strong while requests are in flight
   Core** ownerSlot = nullptr;  // the wrapper's pointer to us, cleared when we are freed
   std::string table;
@@ -131,8 +135,25 @@ void Core::Settle(napi_env env, ddbs_request* r) {
   ddbs_request_free(r);
 }
 
+// Node's thread-safe function dispatches queued calls in a loop (up to 1000) before it returns to
+// the event loop. Under sustained load the worker keeps refilling the queue, so without a limit
+// one dispatch could hold the JavaScript thread for seconds and starve timers and I/O. So: after
+// 2 ms of work within one loop turn, leave the rest for the next turn (the worker notifies again
+// 1 ms later, after the dispatch loop has found its queue empty and returned).
+constexpr uint64_t kTurnBudgetNs = 2000000;
+
 void Core::Drain(napi_env env) {
   if (!client) return;
+  if (loop) {
+    uint64_t now = uv_now(loop), t = uv_hrtime();
+    if (now != turnNow) {
+      turnNow = now;
+      turnStartNs = t;
+    } else if (t - turnStartNs > kTurnBudgetNs) {
+      ddbs_client_renotify_later(client, 1);
+      return;
+    }
+  }
   ddbs_request* list = ddbs_client_take_completed(client);
   while (list) {
     ddbs_request* r = list;
@@ -284,6 +305,7 @@ NativeStore::NativeStore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Nati
   Core* core = new Core();
   core->env = env;
   core->table = table;
+  napi_get_uv_event_loop(env, &core->loop);
   napi_value name = Napi::String::New(env, "koa-session-dynamodb-store");
   if (napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, core, Core::Finalize, core,
                                       Core::CallJs, &core->tsfn) != napi_ok) {

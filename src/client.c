@@ -50,6 +50,7 @@ struct ddbs_client {
   ddbs_request *queue_head, *queue_tail; /* submitted, not yet seen by the worker */
   ddbs_request *done_head, *done_tail;   /* completed, not yet taken */
   int notify_pending;
+  unsigned long long renotify_at_ms; /* the owner asked to be notified again at this time */
   int stopping; /* 1: drain then exit; */
   int aborting; /* 1: fail everything at once then exit */
   int joined;
@@ -722,7 +723,11 @@ static void worker_main(void *arg) {
     ddbs_request *incoming = c->queue_head;
     c->queue_head = c->queue_tail = NULL;
     int stopping = c->stopping, aborting = c->aborting;
+    unsigned long long renotify_at = c->renotify_at_ms;
+    int renotify = renotify_at && now_ms() >= renotify_at;
+    if (renotify) c->renotify_at_ms = 0;
     uv_mutex_unlock(&c->lock);
+    if (renotify && c->notify) c->notify(c->notify_user);
 
     while (incoming) {
       ddbs_request *r = incoming;
@@ -772,6 +777,7 @@ static void worker_main(void *arg) {
     pump(c);
     int timeout = 1000;
     if (c->slot_head) timeout = 50; /* re-check queued deadlines */
+    if (renotify_at && !renotify) timeout = 1;
     if (next_due) {
       unsigned long long wait = next_due > now ? next_due - now : 0;
       if (wait < (unsigned long long)timeout) timeout = (int)wait;
@@ -881,6 +887,13 @@ ddbs_request *ddbs_client_take_completed(ddbs_client *c) {
   for (ddbs_request *r = list; r; r = r->next) c->outstanding--;
   uv_mutex_unlock(&c->lock);
   return list;
+}
+
+void ddbs_client_renotify_later(ddbs_client *c, unsigned delay_ms) {
+  uv_mutex_lock(&c->lock);
+  c->renotify_at_ms = now_ms() + (delay_ms ? delay_ms : 1);
+  uv_mutex_unlock(&c->lock);
+  curl_multi_wakeup(c->multi);
 }
 
 size_t ddbs_client_outstanding(ddbs_client *c) {

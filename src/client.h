@@ -119,6 +119,11 @@ int ddbs_client_submit(ddbs_client *c, ddbs_request *r);
 /* Takes every completed request (a list linked through ->next, oldest first); NULL when none. */
 ddbs_request *ddbs_client_take_completed(ddbs_client *c);
 
+/* The owner is busy and leaves completions for later: notify() is called again (from the worker
+ * thread) after delay_ms, without the owner having taken anything. Completions arriving meanwhile
+ * do not notify (the pending notification stands). */
+void ddbs_client_renotify_later(ddbs_client *c, unsigned delay_ms);
+
 /* Number of requests submitted and not yet taken back. */
 size_t ddbs_client_outstanding(ddbs_client *c);
 
