@@ -849,6 +849,14 @@ static uint64_t gen_next(void) {
   return gen_state = x;
 }
 static unsigned gen_below(unsigned n) { return (unsigned)(gen_next() % n); }
+
+/* How many random inputs a differential test tries: dflt, or DDBS_DIFF_ROUNDS from the
+ * environment (for long runs: DDBS_DIFF_ROUNDS=1000000 build/run_tests). */
+static int diff_rounds(int dflt) {
+  const char *e = getenv("DDBS_DIFF_ROUNDS");
+  int n = e ? atoi(e) : 0;
+  return n > 0 ? n : dflt;
+}
 static int gen_chance(unsigned percent) { return gen_below(100) < percent; }
 
 /* Generator modes. CLEAN: what JSON.stringify or DynamoDB send (the fast paths must take all of
@@ -1046,12 +1054,12 @@ static void test_put_differential(void) {
   ddbs_buf sess = DDBS_BUF_INIT;
   int failures = 0, declined[3] = {0, 0, 0}, runs[3] = {0, 0, 0};
   gen_state = 0x243F6A8885A308D3ull;
-  for (int i = 0; i < 30000 && failures < 5; i++) {
+  for (int i = 0, n = diff_rounds(12000); i < n && failures < 5; i++) {
     int mode = i % 3;
     ddbs_buf_reset(&sess);
     gen_session_value(&sess, 1, mode);
     int rc = put_differential(sess.data, sess.len, &failures);
-    if (i % 50 == 0) { /* too large, with the size in the message: the two sizes must agree */
+    if (i % 400 == 0) { /* too large, with the size in the message: the two sizes must agree */
       ddbs_buf big = DDBS_BUF_INIT;
       ddbs_buf_append_str(&big, "[\"");
       ddbs_buf_reserve(&big, DDBS_MAX_ITEM_SIZE);
@@ -1269,7 +1277,7 @@ static void test_get_differential(void) {
   int failures = 0, declined[3] = {0, 0, 0}, runs[3] = {0, 0, 0};
   const long long now = 1700000000;
   gen_state = 0x13198A2E03707344ull;
-  for (int i = 0; i < 30000 && failures < 5; i++) {
+  for (int i = 0, n = diff_rounds(12000); i < n && failures < 5; i++) {
     int mode = i % 3;
     ddbs_buf_reset(&body);
     gen_answer(&body, mode, now);
@@ -1293,7 +1301,7 @@ static void test_fast_round_trip(void) {
   char err[256];
   int bad = 0;
   gen_state = 0xA4093822299F31D0ull;
-  for (int i = 0; i < 5000 && bad < 3; i++) {
+  for (int i = 0, n = diff_rounds(12000) / 4; i < n && bad < 3; i++) {
     int found = 0;
     ddbs_buf_reset(&sess);
     ddbs_buf_reset(&body);
@@ -1351,7 +1359,7 @@ static void test_number_canonical(void) {
   /* random doubles' own texts, and texts near them */
   int unsound = 0, missed = 0, checked = 0;
   gen_state = 0x082EFA98EC4E6C89ull;
-  for (int i = 0; i < 200000; i++) {
+  for (int i = 0, n = diff_rounds(12000) * 8; i < n; i++) {
     double d = gen_double();
     char t[48];
     if (!isfinite(d) || ddbs_format_double(d, t) < 0) continue;
@@ -1378,7 +1386,7 @@ static void test_number_canonical(void) {
         fprintf(stderr, "    %s is not canonical\n", p);
     }
   }
-  CHECK(checked > 190000);
+  CHECK(checked > diff_rounds(12000) * 8 * 95 / 100);
   CHECK(unsound == 0);
   CHECK(missed == 0);
 }
@@ -1473,7 +1481,7 @@ void suite_ddb_json(void) {
   ctest_run("ddb_json: parse error", test_parse_error);
   ctest_run("ddb_json: canonical number texts (verbatim copies)", test_number_canonical);
   ctest_run("ddb_json: fast paths, edge and regression cases", test_fast_cases);
-  ctest_run("ddb_json: fast PutItem vs reference, 30000 random sessions", test_put_differential);
-  ctest_run("ddb_json: fast GetItem vs reference, 30000 random answers", test_get_differential);
+  ctest_run("ddb_json: fast PutItem vs reference, random sessions", test_put_differential);
+  ctest_run("ddb_json: fast GetItem vs reference, random answers", test_get_differential);
   ctest_run("ddb_json: fast put then get gives the session back", test_fast_round_trip);
 }
