@@ -1,5 +1,8 @@
-/* ddb_json.h: session JSON text <-> DynamoDB attribute values (jansson), and the bodies of the
- * data-plane requests (GetItem, PutItem, DeleteItem) and their responses.
+/* ddb_json.h: session JSON text <-> DynamoDB attribute values, and the bodies of the data-plane
+ * requests (GetItem, PutItem, DeleteItem) and their responses. The PutItem body and the GetItem
+ * answer go through single-pass converters (no tree, no per-value allocation); anything they do
+ * not handle exactly is handed to the jansson implementations (ddb_json_ref.h), which are also the
+ * reference for the differential tests and fuzzers.
  * Pure: no I/O, no clock (the current time is passed in), no globals. Thread: any (the client
  * calls it on its worker thread).
  *
