@@ -6,7 +6,7 @@
 
 const fsp = require('node:fs/promises');
 const net = require('node:net');
-const { request, transient, parseJson, credentialsFromJson } = require('./http');
+const { request, withRetries, parseJson, credentialsFromJson } = require('./http');
 
 const ECS_HOST = '169.254.170.2';
 // Plain http is only allowed to these hosts (as in the AWS SDKs); https to any host.
@@ -88,18 +88,7 @@ function containerSource(env, { timeoutMs = 2000, attempts = 2 } = {}) {
     return credentialsFromJson(parseJson(res.body), 'the answer');
   }
 
-  async function fetch() {
-    let last;
-    for (let i = 0; i < attempts; i++) {
-      try {
-        return await once();
-      } catch (err) {
-        last = err;
-        if (!transient(err) || err.code === 'ERESPONSETOOLARGE') break;
-      }
-    }
-    throw last;
-  }
+  const fetch = () => withRetries(once, attempts);
 
   // For messages: the origin and the variable, not the path (ECS's relative URI is a capability).
   const from = env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI ? 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI' : 'AWS_CONTAINER_CREDENTIALS_FULL_URI';

@@ -104,4 +104,18 @@ function credentialsFromJson(j, where) {
   return { accessKeyId: j.AccessKeyId, secretAccessKey: j.SecretAccessKey, sessionToken: token || undefined, expiration };
 }
 
-module.exports = { credentialsFromJson,  request, networkReason, transient, parseJson, MAX_ANSWER_BYTES };
+/** Runs once() up to `attempts` times while it fails with a transient error; throws the last error. */
+async function withRetries(once, attempts) {
+  let last;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      return await once();
+    } catch (err) {
+      last = err;
+      if (!transient(err) || err.code === 'ERESPONSETOOLARGE') break;
+    }
+  }
+  throw last;
+}
+
+module.exports = { credentialsFromJson, request, networkReason, transient, withRetries, parseJson, MAX_ANSWER_BYTES };

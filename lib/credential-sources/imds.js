@@ -3,7 +3,7 @@
 // name and the role's credentials with that token. Short timeouts (1 s) and one more attempt,
 // like the AWS SDKs. The session token is kept (and renewed on a 401 or when it runs out).
 
-const { request, transient, parseJson, credentialsFromJson } = require('./http');
+const { request, withRetries, parseJson, credentialsFromJson } = require('./http');
 
 const DEFAULT_ENDPOINT = 'http://169.254.169.254';
 const IPV6_ENDPOINT = 'http://[fd00:ec2::254]';
@@ -87,18 +87,7 @@ function imdsSource(env, { timeoutMs = 1000, attempts = 2, now = Date.now } = {}
     return credentialsFromJson(j, `the answer for role ${role}`);
   }
 
-  async function fetch() {
-    let last;
-    for (let i = 0; i < attempts; i++) {
-      try {
-        return await once();
-      } catch (err) {
-        last = err;
-        if (!transient(err) || err.code === 'ERESPONSETOOLARGE') break;
-      }
-    }
-    throw last;
-  }
+  const fetch = () => withRetries(once, attempts);
 
   return { fetch, endpoint: base };
 }
