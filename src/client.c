@@ -83,14 +83,6 @@ static char *dup_or_null(const char *s) {
   return p;
 }
 
-static char *dup_bytes(const char *s, size_t n) {
-  char *p = malloc(n + 1);
-  if (!p) return NULL;
-  if (n) memcpy(p, s, n);
-  p[n] = '\0';
-  return p;
-}
-
 static unsigned long long now_ms(void) { return uv_hrtime() / 1000000ULL; }
 
 static uint64_t next_random(ddbs_client *c) {
@@ -148,52 +140,6 @@ ddbs_request *ddbs_request_new(int op, const char *op_name) {
   r->op = op;
   r->expires = -1;
   snprintf(r->op_name, sizeof r->op_name, "%s", op_name);
-  return r;
-}
-
-ddbs_request *ddbs_request_get(const char *key, size_t key_len) {
-  ddbs_request *r = ddbs_request_new(DDBS_OP_GET_ITEM, "GetItem");
-  if (r && !(r->key = dup_bytes(key, key_len))) {
-    free(r);
-    return NULL;
-  }
-  if (r) r->key_len = key_len;
-  return r;
-}
-
-ddbs_request *ddbs_request_delete(const char *key, size_t key_len) {
-  ddbs_request *r = ddbs_request_new(DDBS_OP_DELETE_ITEM, "DeleteItem");
-  if (r && !(r->key = dup_bytes(key, key_len))) {
-    free(r);
-    return NULL;
-  }
-  if (r) r->key_len = key_len;
-  return r;
-}
-
-ddbs_request *ddbs_request_put(const char *key, size_t key_len, const char *session, size_t session_len,
-                               long long expires) {
-  ddbs_request *r = ddbs_request_new(DDBS_OP_PUT_ITEM, "PutItem");
-  if (!r) return NULL;
-  r->key = dup_bytes(key, key_len);
-  r->session = dup_bytes(session, session_len);
-  if (!r->key || !r->session) {
-    ddbs_request_free(r);
-    return NULL;
-  }
-  r->key_len = key_len;
-  r->session_len = session_len;
-  r->expires = expires;
-  return r;
-}
-
-ddbs_request *ddbs_request_raw(const char *op_name, const char *body, size_t body_len) {
-  ddbs_request *r = ddbs_request_new(DDBS_OP_RAW, op_name);
-  if (!r) return NULL;
-  if (ddbs_buf_append(&r->body, body, body_len) != 0) {
-    ddbs_request_free(r);
-    return NULL;
-  }
   return r;
 }
 

@@ -105,12 +105,6 @@ int ddbs_client_set_credentials(ddbs_client *c, const char *access_key_id, const
 /* An empty request of op whose input fields the caller fills with malloc'd memory (freed by
  * ddbs_request_free). NULL on allocation failure. */
 ddbs_request *ddbs_request_new(int op, const char *op_name);
-/* New requests. The strings are copied. NULL on allocation failure. */
-ddbs_request *ddbs_request_get(const char *key, size_t key_len);
-ddbs_request *ddbs_request_put(const char *key, size_t key_len, const char *session, size_t session_len,
-                               long long expires);
-ddbs_request *ddbs_request_delete(const char *key, size_t key_len);
-ddbs_request *ddbs_request_raw(const char *op_name, const char *body, size_t body_len);
 void ddbs_request_free(ddbs_request *r);
 
 /* Hands r to the worker thread. Returns 0, or -1 when the client is shut down (r stays the caller's). */
