@@ -32,7 +32,9 @@ function startServer({ kind = 'fake', latencyMs = 0, startTimeoutMs = 20000 } = 
   const script = kind === 'dynalite' ? path.join(__dirname, 'dynalite-child.js') : path.join(BENCH, 'fake-server.js');
   const args = [script, '--watch-stdin', '--port', '0'];
   if (latencyMs) args.push('--latency-ms', String(latencyMs));
-  const child = track(spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] }));
+  // BENCH_SERVER_NODE_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS || '').split(/\s+/).filter(Boolean);
+  const child = track(spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['pipe', 'pipe', 'inherit'] }));
   return new Promise((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => { stop(); reject(new Error(`${kind} server did not start in ${startTimeoutMs} ms`)); }, startTimeoutMs);
@@ -54,7 +56,9 @@ function startServer({ kind = 'fake', latencyMs = 0, startTimeoutMs = 20000 } = 
 
 // Run bench/worker.js on one job; resolves with its JSON result (or an error result).
 function runWorker(job, { timeoutMs }) {
-  const child = track(spawn(process.execPath, [path.join(BENCH, 'worker.js'), JSON.stringify({ ...job, watchStdin: true })], {
+  // BENCH_WORKER_NODE_ARGS: extra node flags for the workers only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS || '').split(/\s+/).filter(Boolean);
+  const child = track(spawn(process.execPath, [...nodeArgs, path.join(BENCH, 'worker.js'), JSON.stringify({ ...job, watchStdin: true })], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' },
   }));
