@@ -12,7 +12,8 @@
         "src/sigv4.c",
         "src/ddb_json.c",
         "src/ddb_control.c",
-        "src/buf.c"
+        "src/buf.c",
+        "src/crc32.c"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

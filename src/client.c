@@ -18,6 +18,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "crc32.h"
 #include "ddb_json.h"
 #include "sigv4.h"
 
@@ -93,36 +94,6 @@ static uint64_t next_random(ddbs_client *c) {
   x ^= x >> 27;
   c->rng = x;
   return x * 0x2545F4914F6CDD1DULL;
-}
-
-/* CRC-32 (IEEE, as DynamoDB's x-amz-crc32), slice-by-8. The tables are built once per process. */
-static uint32_t crc_table[8][256];
-static uv_once_t crc_once = UV_ONCE_INIT;
-
-static void crc_init(void) {
-  for (uint32_t i = 0; i < 256; i++) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-    crc_table[0][i] = c;
-  }
-  for (uint32_t i = 0; i < 256; i++)
-    for (int t = 1; t < 8; t++) crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xFF];
-}
-
-static uint32_t crc32_of(const char *p, size_t n) {
-  const unsigned char *s = (const unsigned char *)p;
-  uint32_t crc = 0xFFFFFFFFu;
-  while (n >= 8) {
-    uint32_t lo = crc ^ ((uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24);
-    uint32_t hi = (uint32_t)s[4] | (uint32_t)s[5] << 8 | (uint32_t)s[6] << 16 | (uint32_t)s[7] << 24;
-    crc = crc_table[7][lo & 0xFF] ^ crc_table[6][(lo >> 8) & 0xFF] ^ crc_table[5][(lo >> 16) & 0xFF] ^
-          crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xFF] ^ crc_table[2][(hi >> 8) & 0xFF] ^
-          crc_table[1][(hi >> 16) & 0xFF] ^ crc_table[0][hi >> 24];
-    s += 8;
-    n -= 8;
-  }
-  while (n--) crc = (crc >> 8) ^ crc_table[0][(crc ^ *s++) & 0xFF];
-  return crc ^ 0xFFFFFFFFu;
 }
 
 static void set_error(ddbs_request *r, const char *code, const char *message, int retryable) {
@@ -540,7 +511,7 @@ static int evaluate(ddbs_client *c, ddbs_request *r, CURLcode res) {
   if (r->has_crc32) {
     char *end = NULL;
     unsigned long want = strtoul(r->crc32, &end, 10);
-    if (end == r->crc32 || (uint32_t)want != crc32_of(body, len)) {
+    if (end == r->crc32 || (uint32_t)want != ddbs_crc32(body, len)) {
       snprintf(msg, sizeof msg, "the CRC32 of DynamoDB's answer to %s does not match its x-amz-crc32 header",
                r->op_name);
       set_error(r, "CRC32CheckFailed", msg, 1);
@@ -741,7 +712,6 @@ ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notif
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
-  uv_once(&crc_once, crc_init);
   if (uv_mutex_init(&c->lock) != 0) {
     free(c);
     snprintf(err, errlen, "cannot create a mutex");

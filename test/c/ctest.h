@@ -38,5 +38,6 @@ void ctest_skip(const char *name, const char *why);
 /* Suites, one per test file. */
 void suite_sigv4(void);
 void suite_ddb_json(void);
+void suite_crc32(void);
 
 #endif

@@ -29,6 +29,7 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN);
   suite_sigv4();
   suite_ddb_json();
+  suite_crc32();
   if (ctest_skipped)
     printf("%d passed, %d failed, %d skipped\n", ctest_passed, ctest_failed, ctest_skipped);
   else
