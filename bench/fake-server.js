@@ -12,7 +12,7 @@
 // ConditionExpression limited to one attribute_exists/attribute_not_exists), CreateTable,
 // DescribeTable, DescribeTimeToLive. ConsistentRead and ProjectionExpression are accepted and
 // ignored. GET /__stats returns request counts.
-const http = require('node:http');
+const { createServer } = require('./lib/raw-http');
 const zlib = require('node:zlib');
 const { parseArgs, num } = require('./lib/args');
 
@@ -198,72 +198,67 @@ const stats = { requests: 0, errors: 0, byOp: {} };
 let requestSeq = 0;
 const REQUEST_ID_PREFIX = `FAKE${process.pid.toString(36).toUpperCase().padStart(8, '0')}`;
 
-function send(res, status, body) {
+function send(reply, status, body) {
   const buf = Buffer.isBuffer(body) ? body : Buffer.from(body);
-  res.writeHead(status, [
-    'Content-Type', CONTENT_TYPE,
-    'Content-Length', String(buf.length),
-    'x-amzn-RequestId', REQUEST_ID_PREFIX + (++requestSeq).toString(36).toUpperCase().padStart(44, '0'),
-    'x-amz-crc32', String(crc32(buf)),
-  ]);
-  res.end(buf);
+  reply(status, [
+    ['Content-Type', CONTENT_TYPE],
+    ['x-amzn-RequestId', REQUEST_ID_PREFIX + (++requestSeq).toString(36).toUpperCase().padStart(44, '0')],
+    ['x-amz-crc32', String(crc32(buf))],
+  ], buf);
 }
 
-function respond(res, status, body) {
-  if (latencyMs > 0) setTimeout(send, latencyMs, res, status, body);
-  else send(res, status, body);
+function respond(reply, status, body) {
+  if (latencyMs > 0) setTimeout(send, latencyMs, reply, status, body);
+  else send(reply, status, body);
 }
 
-function fail(res, type, message, status = 400) {
+function fail(reply, type, message, status = 400) {
   stats.errors++;
-  respond(res, status, JSON.stringify({ __type: type, message }));
+  respond(reply, status, JSON.stringify({ __type: type, message }));
 }
 
-function handle(req, res, body) {
+function handle(req, reply, body) {
   const target = req.headers['x-amz-target'];
   if (typeof target !== 'string' || !target.startsWith(TARGET_PREFIX)) {
-    return fail(res, 'com.amazon.coral.service#UnknownOperationException', `unknown target ${target}`);
+    return fail(reply, 'com.amazon.coral.service#UnknownOperationException', `unknown target ${target}`);
   }
   const op = target.slice(TARGET_PREFIX.length);
   const fn = Object.hasOwn(ops, op) ? ops[op] : undefined;
-  if (!fn) return fail(res, 'com.amazon.coral.service#UnknownOperationException', `fake server: no ${op}`);
+  if (!fn) return fail(reply, 'com.amazon.coral.service#UnknownOperationException', `fake server: no ${op}`);
   // Signature is not verified, but a signing client must have sent one. The floor client (raw
   // HTTP, no signing at all) identifies itself instead.
   if (!req.headers.authorization && req.headers['x-bench-client'] !== 'floor') {
-    return fail(res, 'com.amazon.coral.service#MissingAuthenticationTokenException', 'Request is missing Authentication Token');
+    return fail(reply, 'com.amazon.coral.service#MissingAuthenticationTokenException', 'Request is missing Authentication Token');
   }
   stats.byOp[op] = (stats.byOp[op] || 0) + 1;
   let parsed;
   try {
     parsed = (op === 'PutItem' && body.length > FAST_PUT_MIN && fastPutItem(body)) || JSON.parse(body.toString());
   } catch {
-    return fail(res, 'com.amazon.coral.service#SerializationException', 'Start of structure or map found where not expected.');
+    return fail(reply, 'com.amazon.coral.service#SerializationException', 'Start of structure or map found where not expected.');
   }
   let out;
   try {
     out = fn(parsed);
   } catch (e) {
-    if (e instanceof ApiError) return fail(res, e.type, e.message, e.status);
-    return fail(res, 'com.amazonaws.dynamodb.v20120810#InternalServerError', String(e && e.stack), 500);
+    if (e instanceof ApiError) return fail(reply, e.type, e.message, e.status);
+    return fail(reply, 'com.amazonaws.dynamodb.v20120810#InternalServerError', String(e && e.stack), 500);
   }
-  respond(res, 200, typeof out === 'string' || Buffer.isBuffer(out) ? out : JSON.stringify(out));
+  respond(reply, 200, typeof out === 'string' || Buffer.isBuffer(out) ? out : JSON.stringify(out));
 }
 
-const server = http.createServer({ keepAlive: true, noDelay: true }, (req, res) => {
+// HTTP/1.1 on node:net (bench/lib/raw-http.js): node:http's own cost per request was as large as
+// the native client's, and on 2 cores that distorted what is measured.
+const server = createServer((req, reply) => {
   stats.requests++;
   if (req.method === 'GET' && req.url === '/__stats') {
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ ...stats, cpuUs: process.cpuUsage(), tables: [...tables.values()].map((t) => ({ name: t.name, items: t.items.size })) }));
+    reply(200, [['Content-Type', 'application/json']],
+      JSON.stringify({ ...stats, cpuUs: process.cpuUsage(), tables: [...tables.values()].map((t) => ({ name: t.name, items: t.items.size })) }));
     return;
   }
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', () => handle(req, res, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+  if (req.method !== 'POST') return fail(reply, 'com.amazon.coral.service#UnknownOperationException', `fake server: ${req.method} ${req.url}`, 404);
+  handle(req, reply, req.body);
 });
-server.keepAliveTimeout = 120000;
-server.headersTimeout = 121000;
-server.requestTimeout = 0;
-server.maxRequestsPerSocket = 0;
 
 if (args.table) createTable({ TableName: args.table, KeySchema: [{ AttributeName: 'sessionId', KeyType: 'HASH' }] });
 
