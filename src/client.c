@@ -153,9 +153,8 @@ int ddbs_curl_threadsafe(void) {
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   ddbs_request *r = userdata;
   size_t n = size * nmemb;
-  ddbs_client *c = NULL;
-  if (curl_easy_getinfo(r->easy, CURLINFO_PRIVATE, (char **)&c) == CURLE_OK && c && c->max_response_bytes &&
-      r->response.len + n > c->max_response_bytes) {
+  ddbs_client *c = r->client;
+  if (c && c->max_response_bytes && r->response.len + n > c->max_response_bytes) {
     r->response_too_large = 1;
     return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
   }
@@ -397,7 +396,6 @@ static int start_attempt(ddbs_client *c, ddbs_request *r) {
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)c);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
@@ -413,6 +411,8 @@ static int start_attempt(ddbs_client *c, ddbs_request *r) {
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data ? r->body.data : "");
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body.len);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, &r->hnodes[0]);
+  r->client = c;
+  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)r);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, attempt_timeout);
@@ -669,13 +669,9 @@ static void worker_main(void *arg) {
     while ((m = curl_multi_info_read(c->multi, &left))) {
       if (m->msg != CURLMSG_DONE) continue;
       ddbs_request *found = NULL;
-      for (ddbs_request *r = c->active; r; r = r->next)
-        if (r->easy == m->easy_handle) {
-          found = r;
-          break;
-        }
+      curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&found);
       CURLcode res = m->data.result;
-      if (found) on_done(c, found, res);
+      if (found && found->easy == m->easy_handle) on_done(c, found, res);
       else curl_multi_remove_handle(c->multi, m->easy_handle);
     }
 

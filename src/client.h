@@ -59,6 +59,7 @@ struct ddbs_request {
   int retryable;         /* 1: the last failure was of a kind that retrying could fix */
 
   /* --- worker-thread state (private) --- */
+  ddbs_client *client;
   ddbs_request *next;
   ddbs_request *next_wait;
   int in_slot_queue;
