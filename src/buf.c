@@ -62,8 +62,15 @@ void ddbs_buf_free(ddbs_buf *b) {
 }
 
 void ddbs_secure_zero(void *p, size_t n) {
+#if defined(__GNUC__) || defined(__clang__)
+  /* memset, with a barrier that makes the compiler assume the zeroes are read: not optimized away */
+  if (!n) return;
+  memset(p, 0, n);
+  __asm__ __volatile__("" : : "r"(p) : "memory");
+#else
   volatile unsigned char *v = p;
   while (n--) *v++ = 0;
+#endif
 }
 
 void ddbs_buf_wipe_free(ddbs_buf *b) {

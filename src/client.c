@@ -34,6 +34,7 @@
 struct ddbs_client {
   /* immutable after new() */
   char *url, *host, *region, *table, *hash_key, *ttl_key, *ca_file, *user_agent;
+  char *proxy, *no_proxy; /* from the environment, as libcurl reads it (NULL: none) */
   int consistent_read;
   int max_attempts;
   long connect_timeout_ms, attempt_timeout_ms, total_timeout_ms;
@@ -64,6 +65,7 @@ struct ddbs_client {
   size_t active_count;
   ddbs_request *slot_head, *slot_tail; /* waiting for a connection slot; linked through ->next_wait */
   int http_active;                      /* attempts running in curl (<= max_connections) */
+  int completed_unnotified;             /* complete() ran since the last notify_owner() */
   void *easy_pool[EASY_POOL_MAX];
   int easy_pool_len;
   unsigned char signing_key[32];
@@ -121,7 +123,8 @@ void ddbs_request_free(ddbs_request *r) {
   ddbs_buf_free(&r->body);
   ddbs_buf_free(&r->result);
   ddbs_buf_free(&r->response);
-  ddbs_buf_wipe_free(&r->hdrbuf);
+  if (r->hdr_secret) ddbs_buf_wipe_free(&r->hdrbuf); /* it held a session token */
+  else ddbs_buf_free(&r->hdrbuf);
   if (r->easy) curl_easy_cleanup(r->easy);
   free(r);
 }
@@ -201,14 +204,24 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata) {
 
 /* ------------------------------------------------------------------ worker: attempts */
 
+/* Moves r to the completion list. The owner is notified once per pass of the worker loop
+ * (notify_owner), not per request: one wake-up of the JavaScript thread for a batch. */
 static void complete(ddbs_client *c, ddbs_request *r) {
-  int call = 0;
   uv_mutex_lock(&c->lock);
   r->next = NULL;
   if (c->done_tail) c->done_tail->next = r;
   else c->done_head = r;
   c->done_tail = r;
-  if (!c->notify_pending) {
+  uv_mutex_unlock(&c->lock);
+  c->completed_unnotified = 1;
+}
+
+static void notify_owner(ddbs_client *c) {
+  if (!c->completed_unnotified) return;
+  c->completed_unnotified = 0;
+  int call = 0;
+  uv_mutex_lock(&c->lock);
+  if (c->done_head && !c->notify_pending) {
     c->notify_pending = 1;
     call = 1;
   }
@@ -358,21 +371,25 @@ static int start_attempt(ddbs_client *c, ddbs_request *r) {
   size_t offs[DDBS_MAX_HEADERS];
   int nh = 0, ok = signed_ok;
   ddbs_buf_reset(&r->hdrbuf);
-#define ADD_HEADER(...)                                                                  \
-  do {                                                                                   \
-    if (ok) {                                                                            \
-      offs[nh++] = r->hdrbuf.len;                                                        \
-      ok = ddbs_buf_printf(&r->hdrbuf, __VA_ARGS__) == 0 && ddbs_buf_append(&r->hdrbuf, "", 1) == 0; \
-    }                                                                                    \
+#define ADD_HEADER(name, value)                                                                      \
+  do {                                                                                               \
+    if (ok) {                                                                                        \
+      offs[nh++] = r->hdrbuf.len;                                                                    \
+      ok = ddbs_buf_append_str(&r->hdrbuf, name) == 0 && ddbs_buf_append_str(&r->hdrbuf, value) == 0 && \
+           ddbs_buf_append(&r->hdrbuf, "", 1) == 0;                                                  \
+    }                                                                                                \
   } while (0)
-  ADD_HEADER("Host: %s", c->host);
-  ADD_HEADER("Content-Type: " DDBS_DYNAMODB_CONTENT_TYPE);
-  ADD_HEADER("X-Amz-Date: %s", amz_date);
-  ADD_HEADER("X-Amz-Target: %s", target);
-  if (c->token.len) ADD_HEADER("X-Amz-Security-Token: %s", c->token.data);
-  ADD_HEADER("Authorization: %s", auth.data ? auth.data : "");
-  ADD_HEADER("Expect:");
-  ADD_HEADER("Accept:");
+  ADD_HEADER("Host: ", c->host);
+  ADD_HEADER("Content-Type: ", DDBS_DYNAMODB_CONTENT_TYPE);
+  ADD_HEADER("X-Amz-Date: ", amz_date);
+  ADD_HEADER("X-Amz-Target: ", target);
+  if (c->token.len) {
+    ADD_HEADER("X-Amz-Security-Token: ", c->token.data);
+    r->hdr_secret = 1;
+  }
+  ADD_HEADER("Authorization: ", auth.data ? auth.data : "");
+  ADD_HEADER("Expect:", "");
+  ADD_HEADER("Accept:", "");
 #undef ADD_HEADER
   uv_mutex_unlock(&c->lock);
   if (!signed_ok) {
@@ -404,6 +421,9 @@ static int start_attempt(ddbs_client *c, ddbs_request *r) {
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
     if (c->user_agent) curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
+    /* resolved once in ddbs_client_new: "" stops libcurl reading the environment per request */
+    curl_easy_setopt(e, CURLOPT_PROXY, c->proxy ? c->proxy : "");
+    curl_easy_setopt(e, CURLOPT_NOPROXY, c->no_proxy ? c->no_proxy : "");
   }
   long remaining = (long)(r->deadline_ms > now ? r->deadline_ms - now : 1);
   long attempt_timeout = c->attempt_timeout_ms < remaining ? c->attempt_timeout_ms : remaining;
@@ -660,7 +680,10 @@ static void worker_main(void *arg) {
       }
     }
     if (aborting) fail_all_active(c);
-    if ((stopping || aborting) && c->active_count == 0) break;
+    if ((stopping || aborting) && c->active_count == 0) {
+      notify_owner(c);
+      break;
+    }
 
     int running = 0;
     curl_multi_perform(c->multi, &running);
@@ -674,6 +697,7 @@ static void worker_main(void *arg) {
       if (found && found->easy == m->easy_handle) on_done(c, found, res);
       else curl_multi_remove_handle(c->multi, m->easy_handle);
     }
+    notify_owner(c); /* before starting new attempts: the answers are ready now */
 
     /* due retries; and the earliest retry still waiting */
     unsigned long long now = now_ms(), next_due = 0;
@@ -688,6 +712,7 @@ static void worker_main(void *arg) {
       }
     }
     pump(c);
+    notify_owner(c); /* requests that failed before any HTTP (bad input, timeouts waiting) */
     int timeout = 1000;
     if (c->slot_head) timeout = 50; /* re-check queued deadlines */
     if (renotify_at && !renotify) timeout = 1;
@@ -700,6 +725,26 @@ static void worker_main(void *arg) {
 }
 
 /* ------------------------------------------------------------------ owner-thread API */
+
+static char *env_value(const char *name) {
+  const char *v = getenv(name);
+  return v && *v ? dup_or_null(v) : NULL;
+}
+
+/* The proxy settings libcurl would read from the environment for this endpoint, read once (on the
+ * owner thread) rather than by libcurl on every request (several getenv() calls each, and on the
+ * worker thread while JavaScript may change process.env). The same precedence as libcurl:
+ * https_proxy, HTTPS_PROXY (https endpoints) or http_proxy (http; never HTTP_PROXY), then
+ * all_proxy, ALL_PROXY; and no_proxy, NO_PROXY. */
+static void resolve_proxy(ddbs_client *c) {
+  int https = c->url && strncmp(c->url, "https:", 6) == 0;
+  c->proxy = https ? env_value("https_proxy") : env_value("http_proxy");
+  if (!c->proxy && https) c->proxy = env_value("HTTPS_PROXY");
+  if (!c->proxy) c->proxy = env_value("all_proxy");
+  if (!c->proxy) c->proxy = env_value("ALL_PROXY");
+  c->no_proxy = env_value("no_proxy");
+  if (!c->no_proxy) c->no_proxy = env_value("NO_PROXY");
+}
 
 ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notify, void *user, char *err,
                              size_t errlen) {
@@ -738,6 +783,7 @@ ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notif
     snprintf(err, errlen, "out of memory");
     goto fail;
   }
+  resolve_proxy(c);
   c->multi = curl_multi_init();
   if (!c->multi) {
     snprintf(err, errlen, "curl_multi_init failed");
@@ -858,6 +904,8 @@ void ddbs_client_free(ddbs_client *c) {
   free(c->ttl_key);
   free(c->ca_file);
   free(c->user_agent);
+  free(c->proxy);
+  free(c->no_proxy);
   uv_mutex_destroy(&c->lock);
   free(c);
 }

@@ -65,6 +65,7 @@ struct ddbs_request {
   int in_slot_queue;
   void *easy;
   ddbs_buf hdrbuf;                            /* the attempt's header lines, NUL-separated */
+  int hdr_secret;                             /* hdrbuf has held a session token: wiped on free */
   struct curl_slist hnodes[DDBS_MAX_HEADERS]; /* list nodes pointing into hdrbuf */
   ddbs_buf response;
   char crc32[16];

@@ -220,6 +220,28 @@ test('http_proxy: requests to an http endpoint go through the proxy; NO_PROXY by
   assert.equal(server.stats.rejected, 0);
 });
 
+test('proxy precedence as libcurl: HTTP_PROXY (upper case) is ignored for http, ALL_PROXY / all_proxy apply, http_proxy wins over ALL_PROXY', async (t) => {
+  const server = await useServer(t);
+  await server.createTable('sessions');
+  const proxy = await startProxy(t);
+
+  const upper = await runChild(options(server, server.endpoint), { HTTP_PROXY: proxy.url });
+  assert.deepEqual(upper.value, { tls: true }, JSON.stringify(upper));
+  assert.equal(proxy.stats.forwarded, 0, 'HTTP_PROXY is not read (libcurl ignores it on purpose)');
+
+  for (const all of [{ ALL_PROXY: proxy.url }, { all_proxy: proxy.url }]) {
+    const before = proxy.stats.forwarded;
+    const via = await runChild(options(server, server.endpoint), all);
+    assert.deepEqual(via.value, { tls: true }, JSON.stringify(via));
+    assert.equal(proxy.stats.forwarded, before + 2, `through the proxy with ${Object.keys(all)[0]}`);
+  }
+
+  // http_proxy set to an unreachable proxy wins over a working ALL_PROXY: the request fails
+  const dead = await runChild(options(server, server.endpoint), { http_proxy: 'http://127.0.0.1:1', ALL_PROXY: proxy.url });
+  assert.ok(dead.error, JSON.stringify(dead));
+  assert.equal(server.stats.rejected, 0);
+});
+
 test('HTTPS_PROXY: an https endpoint is reached through a CONNECT tunnel (TLS still verified end to end); NO_PROXY bypasses it', async (t) => {
   const server = await useServer(t);
   await server.createTable('sessions');
