@@ -8,7 +8,9 @@ const { test, describe, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const zlib = require('node:zlib');
 const http = require('node:http');
+const net = require('node:net');
 const { fastPutItem, FAST_PUT_MIN } = require('../bench/lib/fast-put');
+const rawHttp = require('../bench/lib/raw-http');
 const { rng, makeSession } = require('../bench/lib/session');
 const { sessionItem } = require('../bench/lib/ddb-json');
 const { startServer } = require('../bench/lib/children');
@@ -153,5 +155,107 @@ describe('fake server: what is written is read back', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('fake server: its HTTP/1.1 layer (bench/lib/raw-http.js)', () => {
+  let server;
+  let port;
+  const seen = [];
+  before(async () => {
+    server = rawHttp.createServer((req, reply) => {
+      seen.push(req);
+      const delay = Number(req.headers['x-delay'] || 0);
+      const answer = () => reply(200, [['Content-Type', 'text/plain'], ['X-Echo', req.url]], `${req.method} ${req.url} ${req.body.length}:${req.body.toString()}`);
+      if (delay) setTimeout(answer, delay);
+      else answer();
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = server.address().port;
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  // Sends raw bytes on one connection; resolves with everything received until the server closes
+  // or `until` matches the received text.
+  function exchange(chunks, { until, gapMs = 5 } = {}) {
+    return new Promise((resolve, reject) => {
+      const sock = net.connect(port, '127.0.0.1');
+      let got = '';
+      const timer = setTimeout(() => { sock.destroy(); reject(new Error(`timeout; got ${JSON.stringify(got)}`)); }, 5000);
+      sock.on('data', (d) => {
+        got += d.toString('latin1');
+        if (until && until.test(got)) { clearTimeout(timer); sock.destroy(); resolve(got); }
+      });
+      sock.on('end', () => { clearTimeout(timer); resolve(got); });
+      sock.on('error', reject);
+      (async () => {
+        for (const c of chunks) {
+          sock.write(c);
+          await new Promise((r) => setTimeout(r, gapMs));
+        }
+      })();
+    });
+  }
+
+  test('node:http requests with keep-alive: many on one connection, bodies split across packets', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const body = 'x'.repeat(i * 5000);
+        const got = await new Promise((resolve, reject) => {
+          const req = http.request({ port, host: '127.0.0.1', method: 'POST', path: `/p${i}`, agent, headers: { 'content-length': body.length } }, (res) => {
+            let t = '';
+            res.on('data', (d) => { t += d; });
+            res.on('end', () => resolve({ status: res.statusCode, echo: res.headers['x-echo'], t }));
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+        assert.deepEqual(got, { status: 200, echo: `/p${i}`, t: `POST /p${i} ${body.length}:${body}` });
+      }
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  test('chunked request bodies, with chunk extensions and trailers', async () => {
+    const req = 'POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n';
+    const got = await exchange([req.slice(0, 40), req.slice(40, 70), req.slice(70)], { until: /hello world$/ });
+    assert.match(got, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(got, /Content-Length: 22\r\n/);
+    assert.match(got, /\r\n\r\nPOST \/c 11:hello world$/);
+  });
+
+  test('Expect: 100-continue gets a 100 Continue before the body is sent', async () => {
+    const got = await exchange(['POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n', 'abc'], { until: /abc$/, gapMs: 50 });
+    assert.match(got, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+  });
+
+  test('pipelined requests are answered in order even when the first answer comes last', async () => {
+    const a = 'POST /slow HTTP/1.1\r\nHost: x\r\nX-Delay: 60\r\nContent-Length: 1\r\n\r\nA';
+    const b = 'POST /fast HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nB';
+    const got = await exchange([a + b], { until: /POST \/fast 1:B$/ });
+    assert.ok(got.indexOf('/slow 1:A') < got.indexOf('/fast 1:B'), got);
+  });
+
+  test('Connection: close ends the connection after the answer; HTTP/1.0 too', async () => {
+    const got = await exchange(['POST /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n']);
+    assert.match(got, /Connection: close\r\n/);
+    assert.match(got, /POST \/x 0:$/);
+    const old = await exchange(['POST /y HTTP/1.0\r\nContent-Length: 2\r\n\r\nok']);
+    assert.match(old, /POST \/y 2:ok$/);
+  });
+
+  test('malformed requests get 400 and the connection is closed', async () => {
+    const before = seen.length;
+    for (const bad of ['NOT HTTP\r\n\r\n', 'POST / HTTP/1.1\r\nNoColonHere\r\n\r\n', 'POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n',
+      'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n']) {
+      const got = await exchange([bad]);
+      assert.match(got, /^HTTP\/1\.1 400 Bad Request\r\n[^]*Connection: close/, JSON.stringify(bad));
+    }
+    assert.equal(seen.length, before, 'no malformed request reached the handler');
   });
 });
