@@ -247,6 +247,7 @@ static void release_easy(ddbs_client *c, ddbs_request *r) {
     /* kept with its per-client options; the per-attempt ones are set again at the next use */
     curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, NULL); /* it points into the request */
     c->easy_pool[c->easy_pool_len++] = r->easy;
   } else {
     curl_easy_cleanup(r->easy);
@@ -432,6 +433,8 @@ static int start_attempt(ddbs_client *c, ddbs_request *r) {
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body.len);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, &r->hnodes[0]);
   r->client = c;
+  r->curl_err[0] = '\0';
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->curl_err);
   curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)r);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
@@ -504,7 +507,10 @@ static int evaluate(ddbs_client *c, ddbs_request *r, CURLcode res) {
       return 0;
     }
     int timeout = res == CURLE_OPERATION_TIMEDOUT;
-    snprintf(msg, sizeof msg, "%s %s (%s)", r->op_name, timeout ? "timed out" : "failed", curl_easy_strerror(res));
+    /* libcurl's own detail (which certificate check failed, which host could not be reached, ...)
+     * when it gave one; it never holds credentials (the endpoint URL has none) */
+    snprintf(msg, sizeof msg, "%s %s (%s)", r->op_name, timeout ? "timed out" : "failed",
+             r->curl_err[0] ? r->curl_err : curl_easy_strerror(res));
     switch (res) {
       case CURLE_COULDNT_RESOLVE_HOST:
       case CURLE_COULDNT_RESOLVE_PROXY:

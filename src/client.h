@@ -71,6 +71,7 @@ struct ddbs_request {
   char crc32[16];
   int has_crc32;
   int response_too_large;
+  char curl_err[CURL_ERROR_SIZE]; /* libcurl's detailed message for a failed attempt */
   unsigned long long deadline_ms;  /* whole operation */
   unsigned long long retry_at_ms;  /* when waiting for a retry */
   int retry_cost;                  /* tokens taken from the retry budget for the pending retry */

@@ -208,6 +208,8 @@ test('a server that is down: the operation fails within a few seconds, no hang',
   assert.equal(err.code, 'NetworkingError');
   assert.equal(err.retryable, true);
   assert.ok(err.attempts >= 2, `attempts ${err.attempts}`);
+  // libcurl's detail names the host and port (not just "Couldn't connect to server")
+  assert.match(err.message, new RegExp(`^GetItem failed \\(Failed to connect to 127\\.0\\.0\\.1 port ${port}\\b`));
   assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
   assert.equal('status' in err, false);
 });
