@@ -74,6 +74,7 @@ struct ddbs_client {
   int has_signing_key;
   long retry_tokens;
   uint64_t rng;
+  long long clock_offset_s; /* server clock - local clock, learnt from answers' Date headers */
 };
 
 /* ------------------------------------------------------------------ small helpers */
@@ -187,14 +188,42 @@ static void copy_header_value(const char *line, size_t n, size_t at, char *out, 
   out[len] = '\0';
 }
 
+/* An HTTP date, IMF-fixdate ("Wed, 25 Nov 2026 20:20:59 GMT"), to epoch seconds; 0 if unreadable. */
+static long long parse_http_date(const char *s, size_t n) {
+  static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  char buf[64], mon[4] = "";
+  int d = 0, y = 0, hh = 0, mm = 0, ss = 0;
+  if (n >= sizeof buf) return 0;
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  if (sscanf(buf, "%*3s, %2d %3s %4d %2d:%2d:%2d GMT", &d, mon, &y, &hh, &mm, &ss) != 6) return 0;
+  const char *m = strstr(months, mon);
+  if (!m || strlen(mon) != 3 || (m - months) % 3 || d < 1 || d > 31 || y < 1970 || hh > 23 || mm > 59 || ss > 60)
+    return 0;
+  /* days from 1970-01-01 (H. Hinnant's days_from_civil) */
+  int month = (int)(m - months) / 3 + 1;
+  long long yy = y - (month <= 2);
+  long long era = yy / 400;
+  long long yoe = yy - era * 400;
+  long long doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  long long days = era * 146097 + doe - 719468;
+  return days * 86400 + hh * 3600 + mm * 60 + ss;
+}
+
 static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata) {
   ddbs_request *r = userdata;
   size_t n = size * nmemb, at;
   if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) { /* a new response (e.g. after a redirect): reset */
     r->has_crc32 = 0;
     r->request_id[0] = '\0';
+    r->server_time = 0;
   } else if (header_is(line, n, "x-amzn-requestid", &at)) {
     copy_header_value(line, n, at, r->request_id, sizeof r->request_id);
+  } else if (header_is(line, n, "date", &at)) {
+    size_t end = n;
+    while (end > at && (line[end - 1] == '\r' || line[end - 1] == '\n' || line[end - 1] == ' ')) end--;
+    r->server_time = parse_http_date(line + at, end - at);
   } else if (header_is(line, n, "x-amz-crc32", &at)) {
     copy_header_value(line, n, at, r->crc32, sizeof r->crc32);
     r->has_crc32 = 1;
@@ -321,10 +350,12 @@ static int start_attempt(ddbs_client *c, ddbs_request *r) {
   ddbs_buf auth = DDBS_BUF_INIT;
   CURL *e = NULL;
   int rc = -1;
-  long long unix_now = (long long)time(NULL);
+  long long unix_now = (long long)time(NULL) + c->clock_offset_s; /* the server's clock, as learnt */
   unsigned long long now = now_ms();
 
   r->attempts++;
+  r->server_time = 0;
+  r->skew_corrected = 0;
   r->has_crc32 = 0;
   r->response_too_large = 0;
   r->request_id[0] = '\0';
@@ -474,6 +505,14 @@ static int is_throttle_code(const char *code) {
   return 0;
 }
 
+static int is_clock_skew_code(const char *code) {
+  static const char *const codes[] = {"InvalidSignatureException", "SignatureDoesNotMatch", "RequestExpired",
+                                      "RequestInTheFuture", "RequestTimeTooSkewed", "AuthFailure", NULL};
+  for (int i = 0; codes[i]; i++)
+    if (strcmp(code, codes[i]) == 0) return 1;
+  return 0;
+}
+
 static int is_transient_code(const char *code) {
   static const char *const codes[] = {"InternalServerError", "InternalFailure", "ServiceUnavailable",
                                       "TransactionInProgressException", "RequestTimeout",
@@ -532,6 +571,17 @@ static int evaluate(ddbs_client *c, ddbs_request *r, CURLcode res) {
   }
   curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
   r->http_status = status;
+  if (r->server_time > 0) {
+    /* As the AWS SDKs: when the server's clock and ours (with the offset learnt so far) differ by
+     * 5 minutes or more, sign with the server's from now on. Signatures more than 15 minutes off
+     * are refused, so a host clock that drifted would otherwise fail every request. */
+    long long skew = r->server_time - (long long)time(NULL);
+    long long diff = skew - c->clock_offset_s;
+    if (diff >= 300 || diff <= -300) {
+      c->clock_offset_s = skew;
+      r->skew_corrected = 1;
+    }
+  }
   const char *body = r->response.data ? r->response.data : "";
   size_t len = r->response.len;
   if (r->has_crc32) {
@@ -549,6 +599,8 @@ static int evaluate(ddbs_client *c, ddbs_request *r, CURLcode res) {
     if (r->op == DDBS_OP_GET_ITEM) {
       int found = 0;
       ddbs_buf_reset(&r->result);
+      /* the local clock, as the expiry was computed with (set() in JavaScript, like koa-session's
+       * own _expire): not the server's, even when signing uses the server's */
       int prc = ddbs_parse_get_item(body, len, c->ttl_key, (long long)time(NULL), &r->result, &found, err,
                                     sizeof err);
       if (prc != 0) {
@@ -588,6 +640,8 @@ static int evaluate(ddbs_client *c, ddbs_request *r, CURLcode res) {
   }
   int throttle = is_throttle_code(code) || status == 429;
   int transient = is_transient_code(code) || status == 500 || status == 502 || status == 503 || status == 504;
+  /* refused for the time it was signed at, and this answer corrected our clock: worth a retry */
+  if (r->skew_corrected && is_clock_skew_code(code)) transient = 1;
   set_error(r, code, message[0] ? message : code, throttle || transient);
   return throttle ? 2 : transient ? 1 : 0;
 }

@@ -72,6 +72,8 @@ struct ddbs_request {
   int has_crc32;
   int response_too_large;
   char curl_err[CURL_ERROR_SIZE]; /* libcurl's detailed message for a failed attempt */
+  long long server_time;          /* the answer's Date header, epoch seconds (0: none) */
+  int skew_corrected;             /* this answer moved the client's clock offset */
   unsigned long long deadline_ms;  /* whole operation */
   unsigned long long retry_at_ms;  /* when waiting for a retry */
   int retry_cost;                  /* tokens taken from the retry budget for the pending retry */

@@ -214,3 +214,45 @@ test('under a mix of faults, 50 koa clients keep their own sessions and counts',
   }
   assert.ok(server.stats.faults >= 30, `faults fired: ${server.stats.faults}`);
 });
+
+test("a client clock 30 minutes off: the server's Date header corrects it, once, and everything works", async (t) => {
+  for (const offsetMin of [30, -30]) {
+    // the server's clock is offsetMin ahead of this host's; it refuses signatures > 15 min off
+    const server = await useServer(t, { now: () => Date.now() + offsetMin * 60000 }, { expectRejections: true });
+    await server.createTable('sessions'); // (the harness signs with the server's clock)
+    const store = server.store();
+    // the first request is refused (Signature expired / not yet current), its answer's Date header
+    // gives the offset, the retry is signed with the server's time and succeeds
+    await store.set('skewed', { n: 1 }, 60000);
+    assert.equal(server.stats.rejected, 1, server.stats.rejections.join('\n'));
+    assert.match(server.stats.rejections[0], offsetMin > 0 ? /Signature expired/ : /Signature not yet current/);
+    // from then on, every request is signed with the corrected clock: no more refusals
+    assert.deepEqual(await store.get('skewed', 60000), { n: 1 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => store.set(`s${i}`, { i }, 60000)));
+    assert.deepEqual(await store.get('s7', 60000), { i: 7 });
+    await store.destroy('skewed');
+    assert.equal(await store.get('skewed', 60000), undefined);
+    assert.equal(server.stats.rejected, 1, 'only the first request was refused');
+  }
+});
+
+test('a server whose clock agrees within 5 minutes: no correction, no refusal', async (t) => {
+  const server = await useServer(t, { now: () => Date.now() + 4 * 60000 });
+  await server.createTable('sessions');
+  const store = server.store();
+  await store.set('k', { ok: 1 }, 60000);
+  assert.deepEqual(await store.get('k', 60000), { ok: 1 });
+});
+
+test('clock skew with maxAttempts 1: the refusal is reported, and the next request is signed right', async (t) => {
+  const server = await useServer(t, { now: () => Date.now() + 40 * 60000 }, { expectRejections: true });
+  await server.createTable('sessions');
+  const store = server.store({ dynamoConfig: { maxAttempts: 1 } });
+  const err = await failure(store.get('k', 60000));
+  assert.equal(err.code, 'InvalidSignatureException');
+  assert.match(err.message, /Signature expired/);
+  assert.equal(err.attempts, 1);
+  await store.set('k', { later: true }, 60000);
+  assert.deepEqual(await store.get('k', 60000), { later: true });
+  assert.equal(server.stats.rejected, 1);
+});

@@ -33,7 +33,9 @@
  *   - ttlTransitionMs   {number}  if > 0, UpdateTimeToLive goes through ENABLING / DISABLING for
  *                                 this long before ENABLED / DISABLED (default 0: immediate)
  *   - clockSkewMs       {number}  allowed |now - X-Amz-Date| (default 15 min, like AWS)
- *   - now               {() => number} clock used for X-Amz-Date and token-expiry checks (default Date.now)
+ *   - now               {() => number} clock used for X-Amz-Date and token-expiry checks (default Date.now);
+ *                                 when given, every answer's Date header shows this clock (a server
+ *                                 whose clock differs from the client's)
  *   - requiredSignedHeaders {string[]} headers that must be in SignedHeaders (default
  *                                 ['content-type', 'host', 'x-amz-date', 'x-amz-target']; x-amz-security-token
  *                                 is always required when sent). Real DynamoDB only insists on host: aws-sdk v2
@@ -259,6 +261,7 @@ function toAttributeValue(v) {
 async function startTestServer(options = {}) {
   const region = options.region || 'us-east-1';
   const now = typeof options.now === 'function' ? options.now : Date.now;
+  const ownClock = typeof options.now === 'function'; // answers carry Date: now(), not dynalite's
   const clockSkewMs = options.clockSkewMs != null ? options.clockSkewMs : 15 * 60 * 1000;
   const ttlTransitionMs = options.ttlTransitionMs || 0;
   const requiredSigned = (options.requiredSignedHeaders || REQUIRED_SIGNED).map((h) => String(h).toLowerCase());
@@ -431,7 +434,7 @@ async function startTestServer(options = {}) {
     const headers = [];
     for (let i = 0; i < r.rawHeaders.length; i += 2) {
       const lname = r.rawHeaders[i].toLowerCase();
-      if (HOP_BY_HOP.has(lname) || lname === 'content-length') continue;
+      if (HOP_BY_HOP.has(lname) || lname === 'content-length' || (ownClock && lname === 'date')) continue;
       headers.push(r.rawHeaders[i], mutateHeaders ? mutateHeaders(lname, r.rawHeaders[i + 1]) : r.rawHeaders[i + 1]);
     }
     headers.push('Content-Length', String(r.body.length));
@@ -774,7 +777,8 @@ async function startTestServer(options = {}) {
     if (!canWrite(res)) { up.resume(); return; }
     const headers = [];
     for (let i = 0; i < up.rawHeaders.length; i += 2) {
-      if (!HOP_BY_HOP.has(up.rawHeaders[i].toLowerCase())) headers.push(up.rawHeaders[i], up.rawHeaders[i + 1]);
+      const lname = up.rawHeaders[i].toLowerCase();
+      if (!HOP_BY_HOP.has(lname) && !(ownClock && lname === 'date')) headers.push(up.rawHeaders[i], up.rawHeaders[i + 1]);
     }
     res.writeHead(up.statusCode, headers);
     up.pipe(res);
@@ -863,7 +867,7 @@ async function startTestServer(options = {}) {
         const headers = [];
         for (let i = 0; i < r.rawHeaders.length; i += 2) {
           const lname = r.rawHeaders[i].toLowerCase();
-          if (!HOP_BY_HOP.has(lname) && lname !== 'content-length') headers.push(r.rawHeaders[i], r.rawHeaders[i + 1]);
+          if (!HOP_BY_HOP.has(lname) && lname !== 'content-length' && !(ownClock && lname === 'date')) headers.push(r.rawHeaders[i], r.rawHeaders[i + 1]);
         }
         headers.push('Content-Length', String(r.body.length));
         res.writeHead(r.status, headers);
@@ -984,6 +988,7 @@ async function startTestServer(options = {}) {
   }
 
   const proxy = http.createServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 60000 }, (req, res) => {
+    if (typeof options.now === 'function') res.setHeader('Date', new Date(now()).toUTCString());
     handle(req, res).catch((err) => {
       if (closed) { res.destroy(); return; }
       if (canWrite(res)) sendError(res, 500, CORAL + 'InternalFailure', 'test proxy error: ' + (err && err.message));
@@ -1032,7 +1037,8 @@ async function startTestServer(options = {}) {
       },
       body: payload,
     });
-    const signed = await signer.sign(request, opts.signingDate ? { signingDate: opts.signingDate } : {});
+    // the harness's own requests are signed with the server's clock (options.now)
+    const signed = await signer.sign(request, { signingDate: opts.signingDate || new Date(now()) });
     const headers = { ...signed.headers, 'content-length': String(Buffer.byteLength(payload)), ...(opts.headers || {}) };
     if (opts.internal !== false) headers['x-harness-internal'] = internalToken;
     const timeoutMs = opts.timeoutMs || 10000;
