@@ -75,6 +75,9 @@ struct ddbs_client {
   long retry_tokens;
   uint64_t rng;
   long long clock_offset_s; /* server clock - local clock, learnt from answers' Date headers */
+  char last_date[40];       /* the last Date header seen, and its value */
+  size_t last_date_len;
+  long long last_date_time;
 };
 
 /* ------------------------------------------------------------------ small helpers */
@@ -223,7 +226,19 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata) {
   } else if (header_is(line, n, "date", &at)) {
     size_t end = n;
     while (end > at && (line[end - 1] == '\r' || line[end - 1] == '\n' || line[end - 1] == ' ')) end--;
-    r->server_time = parse_http_date(line + at, end - at);
+    /* the same text as the last answer's (it changes once a second): no need to parse it again */
+    ddbs_client *c = r->client;
+    size_t len = end - at;
+    if (c && len == c->last_date_len && len && memcmp(c->last_date, line + at, len) == 0) {
+      r->server_time = c->last_date_time;
+    } else {
+      r->server_time = parse_http_date(line + at, len);
+      if (c && len < sizeof c->last_date) {
+        memcpy(c->last_date, line + at, len);
+        c->last_date_len = len;
+        c->last_date_time = r->server_time;
+      }
+    }
   } else if (header_is(line, n, "x-amz-crc32", &at)) {
     copy_header_value(line, n, at, r->crc32, sizeof r->crc32);
     r->has_crc32 = 1;
