@@ -188,7 +188,7 @@ function applyUpdate(req, item, hashKey) {
 
 // ---- the fast PutItem path (bench/lib/fast-put.js) ------------------------------------------
 // JSON.parse of a 100 KB session's PutItem body and JSON.stringify of its Item cost this server
-// ~2 ms per request, more than the native client's whole cost: large bodies are scanned instead.
+// 4-6 ms per request, more than the native client's whole cost: large bodies are scanned instead.
 const { fastPutItem, FAST_PUT_MIN } = require('./lib/fast-put');
 
 // ---- HTTP ---------------------------------------------------------------------------------------

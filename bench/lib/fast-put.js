@@ -1,11 +1,11 @@
 'use strict';
 // The fake server's fast PutItem path.
 // JSON.parse of a 100 KB session's PutItem body (~165 KB of DynamoDB JSON, thousands of small
-// objects) and JSON.stringify of its Item cost the server ~5.7 ms per request: more than the
+// objects) and JSON.stringify of its Item cost the server 4-6 ms per request: more than the
 // native client's whole cost, so on 2 shared cores the server, not the client, would set the
 // pace. For large bodies the server instead scans the body's bytes once (strings skipped,
 // brackets counted), JSON.parses only the top-level members and the Item's small attributes, and
-// keeps the Item's bytes as sent (~0.5 ms). A body the scanner does not take (malformed, unusual)
+// keeps the Item's bytes as sent (0.5-0.9 ms). A body the scanner does not take (malformed, unusual)
 // goes through JSON.parse as before; test/bench.test.js checks that both agree.
 const FAST_PUT_MIN = 4096;
 const QUOTE = 34, BACKSLASH = 92, LBRACE = 123, RBRACE = 125, LBRACKET = 91, RBRACKET = 93, COMMA = 44, COLON = 58;
