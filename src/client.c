@@ -191,29 +191,6 @@ static void copy_header_value(const char *line, size_t n, size_t at, char *out, 
   out[len] = '\0';
 }
 
-/* An HTTP date, IMF-fixdate ("Wed, 25 Nov 2026 20:20:59 GMT"), to epoch seconds; 0 if unreadable. */
-static long long parse_http_date(const char *s, size_t n) {
-  static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-  char buf[64], mon[4] = "";
-  int d = 0, y = 0, hh = 0, mm = 0, ss = 0;
-  if (n >= sizeof buf) return 0;
-  memcpy(buf, s, n);
-  buf[n] = '\0';
-  if (sscanf(buf, "%*3s, %2d %3s %4d %2d:%2d:%2d GMT", &d, mon, &y, &hh, &mm, &ss) != 6) return 0;
-  const char *m = strstr(months, mon);
-  if (!m || strlen(mon) != 3 || (m - months) % 3 || d < 1 || d > 31 || y < 1970 || hh > 23 || mm > 59 || ss > 60)
-    return 0;
-  /* days from 1970-01-01 (H. Hinnant's days_from_civil) */
-  int month = (int)(m - months) / 3 + 1;
-  long long yy = y - (month <= 2);
-  long long era = yy / 400;
-  long long yoe = yy - era * 400;
-  long long doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  long long days = era * 146097 + doe - 719468;
-  return days * 86400 + hh * 3600 + mm * 60 + ss;
-}
-
 static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata) {
   ddbs_request *r = userdata;
   size_t n = size * nmemb, at;
@@ -232,7 +209,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata) {
     if (c && len == c->last_date_len && len && memcmp(c->last_date, line + at, len) == 0) {
       r->server_time = c->last_date_time;
     } else {
-      r->server_time = parse_http_date(line + at, len);
+      r->server_time = ddbs_parse_http_date(line + at, len);
       if (c && len < sizeof c->last_date) {
         memcpy(c->last_date, line + at, len);
         c->last_date_len = len;

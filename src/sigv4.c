@@ -1,6 +1,7 @@
 /* sigv4.c: AWS Signature Version 4 header signing (see sigv4.h): the canonical request, the
  * string to sign, the signing key, the signature, the Authorization value, and the one-call
- * DynamoDB path. Owns nothing beyond each call: every buffer it allocates is freed before it
+ * DynamoDB path; and the time formats around it (amz-date out, the HTTP Date header in, which the
+ * client uses to correct clock skew). Owns nothing beyond each call: every buffer it allocates is freed before it
  * returns, and secret material ("AWS4"+secret, intermediate keys) is wiped with ddbs_secure_zero.
  * Pure (no I/O, no clock, no globals) and reentrant: callable from any thread.
  * Crypto: OpenSSL's one-shot HMAC(EVP_sha256()) and EVP_Digest(EVP_sha256()) only.
@@ -19,6 +20,7 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -496,6 +498,30 @@ static void put_digits(char *out, int value, int width) {
     out[i] = (char)('0' + value % 10);
     value /= 10;
   }
+}
+
+long long ddbs_parse_http_date(const char *s, size_t n) {
+  static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  char buf[64], mon[4] = "";
+  int d = 0, y = 0, hh = 0, mm = 0, ss = 0;
+  if (n >= sizeof buf) return 0;
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  int used = 0; /* %n: the whole text must be read, " GMT" included */
+  if (sscanf(buf, "%*3s, %2d %3s %4d %2d:%2d:%2d GMT%n", &d, mon, &y, &hh, &mm, &ss, &used) != 6 || (size_t)used != n)
+    return 0;
+  const char *m = strstr(months, mon);
+  if (!m || strlen(mon) != 3 || (m - months) % 3 || d < 1 || d > 31 || y < 1970 || hh > 23 || mm > 59 || ss > 60)
+    return 0;
+  /* days from 1970-01-01 (H. Hinnant's days_from_civil) */
+  int month = (int)(m - months) / 3 + 1;
+  long long yy = y - (month <= 2);
+  long long era = yy / 400;
+  long long yoe = yy - era * 400;
+  long long doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  long long days = era * 146097 + doe - 719468;
+  return days * 86400 + hh * 3600 + mm * 60 + ss;
 }
 
 int ddbs_sigv4_format_amz_date(long long unix_seconds, char out[17]) {

@@ -66,6 +66,11 @@ int ddbs_sigv4_sha256_hex(const void *data, size_t len, char hex[65]);
 /* Formats a UNIX time (seconds) as amz_date "YYYYMMDDTHHMMSSZ" (UTC) into out[17]. */
 int ddbs_sigv4_format_amz_date(long long unix_seconds, char out[17]);
 
+/* An HTTP Date header value, IMF-fixdate ("Wed, 25 Nov 2026 20:20:59 GMT"), as UNIX seconds; 0
+ * when it cannot be read (other formats, out of range). The client learns the server's clock from
+ * it (clock-skew correction). */
+long long ddbs_parse_http_date(const char *s, size_t n);
+
 /* A DynamoDB JSON 1.0 request. */
 typedef struct ddbs_sigv4_dynamodb {
   const char *access_key_id;

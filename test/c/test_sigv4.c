@@ -419,6 +419,40 @@ static void test_signing_key_docs_example(void) {
   CHECK(ddbs_sigv4_signing_key(NULL, "20120215", "us-east-1", "iam", key) == -1);
 }
 
+static void test_parse_http_date(void) {
+  const char *d = "Wed, 25 Nov 2026 20:20:59 GMT";
+  CHECK(ddbs_parse_http_date(d, strlen(d)) == 1795638059LL);
+  d = "Thu, 01 Jan 1970 00:00:00 GMT";
+  CHECK(ddbs_parse_http_date(d, strlen(d)) == 0);
+  d = "Tue, 29 Feb 2000 23:59:59 GMT"; /* leap day */
+  CHECK(ddbs_parse_http_date(d, strlen(d)) == 951868799LL);
+  d = "Sun, 30 Aug 2015 12:36:00 GMT";
+  CHECK(ddbs_parse_http_date(d, strlen(d)) == 1440938160LL);
+  d = "Fri, 31 Dec 9999 23:59:59 GMT";
+  CHECK(ddbs_parse_http_date(d, strlen(d)) == 253402300799LL);
+  /* round trip with the amz-date formatter over a range of times */
+  int bad = 0;
+  static const char *days[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+  static const char *mons[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  for (long long t = 0; t < 4102444800LL; t += 86400LL * 37 + 3671) {
+    char amz[17], http[40];
+    ddbs_sigv4_format_amz_date(t, amz);
+    int mon = (amz[4] - '0') * 10 + (amz[5] - '0');
+    snprintf(http, sizeof http, "%s, %.2s %s %.4s %.2s:%.2s:%.2s GMT", days[(t / 86400) % 7], amz + 6, mons[mon - 1], amz,
+             amz + 9, amz + 11, amz + 13);
+    if (ddbs_parse_http_date(http, strlen(http)) != t) bad++;
+  }
+  CHECK(bad == 0);
+  /* what is not an IMF-fixdate: 0 */
+  const char *no[] = {"", "garbage", "Wed, 25 Nov 2026 20:20:59", "Wed, 25 Foo 2026 20:20:59 GMT",
+                      "Wed, 32 Nov 2026 20:20:59 GMT", "Wed, 25 Nov 2026 24:00:00 GMT", "Wednesday, 25-Nov-26 20:20:59 GMT",
+                      "Wed, 25 Nov 1969 20:20:59 GMT", "Wed, 25 ovN 2026 20:20:59 GMT"};
+  for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) CHECK(ddbs_parse_http_date(no[i], strlen(no[i])) == 0);
+  char longer[100];
+  memset(longer, 'x', sizeof longer);
+  CHECK(ddbs_parse_http_date(longer, sizeof longer) == 0);
+}
+
 static void test_format_amz_date(void) {
   char out[17];
   CHECK(ddbs_sigv4_format_amz_date(0, out) == 0);
@@ -744,6 +778,7 @@ static void test_string_to_sign_and_authorization(void) {
 void suite_sigv4(void) {
   ctest_run("sigv4 signing key: AWS documentation example (iam, 20120215)", test_signing_key_docs_example);
   ctest_run("sigv4 format_amz_date", test_format_amz_date);
+  ctest_run("http date (Date header) parsing", test_parse_http_date);
   ctest_run("sigv4 sha256_hex", test_sha256_hex);
   ctest_run("sigv4 stages: AWS documentation IAM ListUsers example", test_string_to_sign_and_authorization);
   ctest_run("sigv4 canonical URI: normalization and encoding", test_canonical_uri);
