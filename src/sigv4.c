@@ -1,8 +1,9 @@
 /* sigv4.c: AWS Signature Version 4 header signing (see sigv4.h): the canonical request, the
  * string to sign, the signing key, the signature, the Authorization value, and the one-call
  * DynamoDB path; and the time formats around it (amz-date out, the HTTP Date header in, which the
- * client uses to correct clock skew). Owns nothing beyond each call: every buffer it allocates is freed before it
- * returns, and secret material ("AWS4"+secret, intermediate keys) is wiped with ddbs_secure_zero.
+ * client uses to correct clock skew). Owns nothing beyond each call: every buffer it allocates is
+ * freed before it returns, and secret material ("AWS4"+secret, intermediate keys) is wiped with
+ * ddbs_secure_zero.
  * Pure (no I/O, no clock, no globals) and reentrant: callable from any thread.
  * Crypto: OpenSSL's one-shot HMAC(EVP_sha256()) and EVP_Digest(EVP_sha256()) only.
  *
