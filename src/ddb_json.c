@@ -1623,6 +1623,17 @@ static int scan_key(fast_t *f, str_t *st) {
   return expect(f, ':') ? 0 : DECLINED;
 }
 
+/* Copies an object's next key and its ':' to the output, recording it in ks (a repeated key is
+ * left to the reference). 0, DECLINED or DDBS_E_NOMEM. The converters' map loops share it. */
+static inline int copy_key(fast_t *f, keyset_t *ks, str_t *st) {
+  size_t key_at = f->out->len;
+  int rc;
+  if (scan_key(f, st) != 0) return DECLINED;
+  if ((rc = emit_string(f, st)) != 0) return rc;
+  if ((rc = keyset_add(f, ks, key_at)) != 0) return rc < 0 ? DDBS_E_NOMEM : rc;
+  return emit_char(f->out, ':') != 0 ? DDBS_E_NOMEM : 0;
+}
+
 /* Validates one JSON value (as jansson's json_loadb without flags but JSON_ALLOW_NUL would). */
 static int skip_value(fast_t *f, int depth) {
   str_t st;
@@ -1690,11 +1701,7 @@ static int conv_map(fast_t *f, int depth) {
   keyset_t ks;
   keyset_open(f, &ks);
   for (;;) {
-    size_t key_at = f->out->len;
-    if (scan_key(f, &st) != 0) return DECLINED;
-    if ((rc = emit_string(f, &st)) != 0) return rc;
-    if ((rc = keyset_add(f, &ks, key_at)) != 0) return rc < 0 ? DDBS_E_NOMEM : rc;
-    if (emit_char(f->out, ':') != 0) return DDBS_E_NOMEM;
+    if ((rc = copy_key(f, &ks, &st)) != 0) return rc;
     if ((rc = conv_attr(f, depth + 1)) != 0) return rc;
     if (expect(f, ',')) {
       if (emit_char(f->out, ',') != 0) return DDBS_E_NOMEM;
@@ -1905,11 +1912,7 @@ static int put_value(fast_t *f, int depth) {
       keyset_open(f, &ks);
       if (peek(f) != '}') {
         for (;;) {
-          size_t key_at = f->out->len;
-          if (scan_key(f, &st) != 0) return DECLINED;
-          if ((rc = emit_string(f, &st)) != 0) return rc;
-          if ((rc = keyset_add(f, &ks, key_at)) != 0) return rc < 0 ? DDBS_E_NOMEM : rc;
-          if (emit_char(f->out, ':') != 0) return DDBS_E_NOMEM;
+          if ((rc = copy_key(f, &ks, &st)) != 0) return rc;
           f->size += 1 + st.decoded_len;
           if ((rc = put_value(f, depth + 1)) != 0) return rc;
           if (!expect(f, ',')) break;
