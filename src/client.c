@@ -69,6 +69,7 @@ struct ddbs_client {
   void *easy_pool[EASY_POOL_MAX];
   int easy_pool_len;
   unsigned char signing_key[32];
+  ddbs_sigv4_signer *signer; /* digest states with the signing key's HMAC pads absorbed */
   char signing_date[9];
   unsigned long signing_generation;
   int has_signing_key;
@@ -369,7 +370,8 @@ static int start_attempt(ddbs_client *c, ddbs_request *r) {
       memcmp(c->signing_date, amz_date, 8) != 0) {
     memcpy(c->signing_date, amz_date, 8);
     c->signing_date[8] = '\0';
-    if (ddbs_sigv4_signing_key(c->secret.data, c->signing_date, c->region, "dynamodb", c->signing_key) != 0) {
+    if (ddbs_sigv4_signing_key(c->secret.data, c->signing_date, c->region, "dynamodb", c->signing_key) != 0 ||
+        ddbs_sigv4_signer_set_key(c->signer, c->signing_key) != 0) {
       uv_mutex_unlock(&c->lock);
       c->has_signing_key = 0;
       set_error(r, "SigningError", "cannot derive the signing key", 0);
@@ -388,7 +390,7 @@ static int start_attempt(ddbs_client *c, ddbs_request *r) {
       .body = r->body.data ? r->body.data : "",
       .body_len = r->body.len,
   };
-  int signed_ok = ddbs_sigv4_sign_dynamodb(&sreq, c->signing_key, &auth) == 0;
+  int signed_ok = ddbs_sigv4_sign_dynamodb_with(c->signer, &sreq, &auth) == 0;
   /* The headers: exactly what was signed, plus Authorization; "Expect:" and "Accept:" remove
    * curl's own. Their text lives in r->hdrbuf (NUL-separated) and the list nodes in r->hnodes, so
    * an attempt allocates nothing here once the buffer has grown. The token is wiped with it. */
@@ -841,6 +843,11 @@ ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notif
     snprintf(err, errlen, "curl_multi_init failed");
     goto fail;
   }
+  c->signer = ddbs_sigv4_signer_new();
+  if (!c->signer) {
+    snprintf(err, errlen, "cannot set up SHA-256 (OpenSSL)");
+    goto fail;
+  }
   curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)c->max_connections); /* keep every connection alive */
   curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
   if (uv_thread_create(&c->thread, worker_main, c) != 0) {
@@ -948,6 +955,7 @@ void ddbs_client_free(ddbs_client *c) {
   ddbs_buf_wipe_free(&c->secret);
   ddbs_buf_wipe_free(&c->token);
   ddbs_secure_zero(c->signing_key, sizeof c->signing_key);
+  ddbs_sigv4_signer_free(c->signer);
   free(c->url);
   free(c->host);
   free(c->region);

@@ -4,8 +4,10 @@
  * client uses to correct clock skew). Owns nothing beyond each call: every buffer it allocates is
  * freed before it returns, and secret material ("AWS4"+secret, intermediate keys) is wiped with
  * ddbs_secure_zero.
- * Pure (no I/O, no clock, no globals) and reentrant: callable from any thread.
- * Crypto: OpenSSL's one-shot HMAC(EVP_sha256()) and EVP_Digest(EVP_sha256()) only.
+ * Pure (no I/O, no clock, no globals) and reentrant: callable from any thread (a signer: from the
+ * thread that owns it).
+ * Crypto: OpenSSL's one-shot HMAC(EVP_sha256()) and EVP digests (EVP_MD_CTX) of EVP_sha256() only; a
+ * ddbs_sigv4_signer keeps its digest states across calls (one thread).
  *
  * Canonicalization, as AWS's SigV4 test suite (aws-c-auth) expects:
  *   path   encoded once, byte by byte, as given (a path already %-encoded for the wire is thus
@@ -577,8 +579,85 @@ static void put_header(writer *w, const char *name_colon, size_t name_len, const
 #define DDB_SIGNED_HEADERS_TOKEN "content-type;host;x-amz-date;x-amz-security-token;x-amz-target"
 #define DDB_SERVICE "dynamodb"
 
-int ddbs_sigv4_sign_dynamodb(const ddbs_sigv4_dynamodb *r, const unsigned char signing_key[32],
-                             ddbs_buf *authorization) {
+/* ---- the reusable signer (one thread) ---- */
+
+struct ddbs_sigv4_signer {
+  EVP_MD_CTX *fresh;        /* SHA-256, initialized and never updated: copied to start a hash */
+  EVP_MD_CTX *inner, *outer; /* SHA-256 after absorbing key^ipad / key^opad (HMAC's two pads) */
+  EVP_MD_CTX *work;
+  unsigned char key[32];
+  int has_key;
+};
+
+ddbs_sigv4_signer *ddbs_sigv4_signer_new(void) {
+  ddbs_sigv4_signer *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->fresh = EVP_MD_CTX_new();
+  s->inner = EVP_MD_CTX_new();
+  s->outer = EVP_MD_CTX_new();
+  s->work = EVP_MD_CTX_new();
+  if (!s->fresh || !s->inner || !s->outer || !s->work || EVP_DigestInit_ex(s->fresh, EVP_sha256(), NULL) != 1) {
+    ddbs_sigv4_signer_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+void ddbs_sigv4_signer_free(ddbs_sigv4_signer *s) {
+  if (!s) return;
+  /* EVP_MD_CTX_free cleanses the hash state (the pads are key material) */
+  EVP_MD_CTX_free(s->fresh);
+  EVP_MD_CTX_free(s->inner);
+  EVP_MD_CTX_free(s->outer);
+  EVP_MD_CTX_free(s->work);
+  ddbs_secure_zero(s, sizeof *s);
+  free(s);
+}
+
+int ddbs_sigv4_signer_set_key(ddbs_sigv4_signer *s, const unsigned char signing_key[32]) {
+  unsigned char pad[64];
+  int rc = -1;
+  if (!s || !signing_key) return -1;
+  if (s->has_key && memcmp(s->key, signing_key, 32) == 0) return 0;
+  s->has_key = 0;
+  /* HMAC (RFC 2104) with a 32-byte key: the key zero-padded to SHA-256's 64-byte block */
+  memset(pad, 0x36, sizeof pad);
+  for (int i = 0; i < 32; i++) pad[i] ^= signing_key[i];
+  if (EVP_MD_CTX_copy_ex(s->inner, s->fresh) != 1 || EVP_DigestUpdate(s->inner, pad, sizeof pad) != 1) goto cleanup;
+  memset(pad, 0x5c, sizeof pad);
+  for (int i = 0; i < 32; i++) pad[i] ^= signing_key[i];
+  if (EVP_MD_CTX_copy_ex(s->outer, s->fresh) != 1 || EVP_DigestUpdate(s->outer, pad, sizeof pad) != 1) goto cleanup;
+  memcpy(s->key, signing_key, 32);
+  s->has_key = 1;
+  rc = 0;
+
+cleanup:
+  ddbs_secure_zero(pad, sizeof pad);
+  return rc;
+}
+
+static int signer_sha256(ddbs_sigv4_signer *s, const void *data, size_t n, unsigned char out[32]) {
+  unsigned int out_len = 0;
+  if (EVP_MD_CTX_copy_ex(s->work, s->fresh) != 1 || EVP_DigestUpdate(s->work, data ? data : "", n) != 1 ||
+      EVP_DigestFinal_ex(s->work, out, &out_len) != 1)
+    return -1;
+  return out_len == 32 ? 0 : -1;
+}
+
+/* HMAC-SHA256(signing key, data) = H(key^opad || H(key^ipad || data)) from the absorbed pads */
+static int signer_hmac(ddbs_sigv4_signer *s, const void *data, size_t n, unsigned char out[32]) {
+  unsigned char ih[32];
+  unsigned int len1 = 0, len2 = 0;
+  int ok = EVP_MD_CTX_copy_ex(s->work, s->inner) == 1 && EVP_DigestUpdate(s->work, data ? data : "", n) == 1 &&
+           EVP_DigestFinal_ex(s->work, ih, &len1) == 1 && len1 == 32 &&
+           EVP_MD_CTX_copy_ex(s->work, s->outer) == 1 && EVP_DigestUpdate(s->work, ih, 32) == 1 &&
+           EVP_DigestFinal_ex(s->work, out, &len2) == 1 && len2 == 32;
+  ddbs_secure_zero(ih, sizeof ih);
+  return ok ? 0 : -1;
+}
+
+int ddbs_sigv4_sign_dynamodb_with(ddbs_sigv4_signer *s, const ddbs_sigv4_dynamodb *r,
+                                  ddbs_buf *authorization) {
   int rc = -1;
   char stack_buf[STACK_DYNAMODB];
   char *heap_buf = NULL;
@@ -588,7 +667,7 @@ int ddbs_sigv4_sign_dynamodb(const ddbs_sigv4_dynamodb *r, const unsigned char s
   char payload_hex[65], hex[65];
   unsigned char digest[32];
 
-  if (!r || !signing_key || !authorization) return -1;
+  if (!s || !s->has_key || !r || !authorization) return -1;
   if (!r->access_key_id || !r->region || !r->host || !r->target || !valid_amz_date(r->amz_date) ||
       (!r->body && r->body_len))
     return -1;
@@ -624,7 +703,8 @@ int ddbs_sigv4_sign_dynamodb(const ddbs_sigv4_dynamodb *r, const unsigned char s
     buf = heap_buf;
   }
 
-  if (ddbs_sigv4_sha256_hex(r->body, r->body_len, payload_hex) != 0) goto cleanup;
+  if (signer_sha256(s, r->body, r->body_len, digest) != 0) goto cleanup;
+  to_hex(digest, 32, payload_hex);
   writer w = {buf, 0};
   PUT_LIT(&w, "POST\n/\n\ncontent-type:" DDBS_DYNAMODB_CONTENT_TYPE "\n");
   put_header(&w, "host:", 5, r->host, host_len);
@@ -638,7 +718,7 @@ int ddbs_sigv4_sign_dynamodb(const ddbs_sigv4_dynamodb *r, const unsigned char s
   PUT_LIT(&w, "\n");
   put(&w, payload_hex, 64);
   used = w.n;
-  if (sha256(buf, w.n, digest) != 0) goto cleanup;
+  if (signer_sha256(s, buf, w.n, digest) != 0) goto cleanup;
 
   /* string to sign, over the same buffer */
   w.n = 0;
@@ -651,7 +731,8 @@ int ddbs_sigv4_sign_dynamodb(const ddbs_sigv4_dynamodb *r, const unsigned char s
   w.n += 64;
   if (w.n > used) used = w.n;
 
-  if (ddbs_sigv4_signature(signing_key, buf, w.n, hex) != 0) goto cleanup;
+  if (signer_hmac(s, buf, w.n, digest) != 0) goto cleanup;
+  to_hex(digest, 32, hex);
   if (ddbs_sigv4_authorization(r->access_key_id, scope, signed_headers, hex, authorization) != 0) goto cleanup;
   rc = 0;
 
@@ -659,5 +740,14 @@ cleanup:
   /* the canonical request holds the session token: wipe what was written */
   if (used) ddbs_secure_zero(buf, used);
   free(heap_buf);
+  return rc;
+}
+
+int ddbs_sigv4_sign_dynamodb(const ddbs_sigv4_dynamodb *r, const unsigned char signing_key[32],
+                             ddbs_buf *authorization) {
+  if (!r || !signing_key || !authorization) return -1;
+  ddbs_sigv4_signer *s = ddbs_sigv4_signer_new();
+  int rc = s && ddbs_sigv4_signer_set_key(s, signing_key) == 0 ? ddbs_sigv4_sign_dynamodb_with(s, r, authorization) : -1;
+  ddbs_sigv4_signer_free(s);
   return rc;
 }

@@ -1,7 +1,8 @@
 /* sigv4.h: AWS Signature Version 4, header (Authorization) signing.
  * Pure: the time (amz_date) and the credentials are passed in; no I/O, no clock, no globals.
- * Thread: any; every function is reentrant. Uses only OpenSSL's one-shot HMAC() and
- * EVP_Digest(EVP_sha256()) (Node's own OpenSSL is the one linked at run time).
+ * Thread: any; every function is reentrant (a ddbs_sigv4_signer belongs to one thread). Uses only
+ * OpenSSL's one-shot HMAC() and EVP digests with EVP_sha256() (Node's own OpenSSL is the one linked
+ * at run time, and these calls are the same in 1.1 and 3.x).
  *
  * Stages, each testable on its own (AWS's test-suite layout):
  *   1. canonical request   ddbs_sigv4_canonical_request()
@@ -86,11 +87,24 @@ typedef struct ddbs_sigv4_dynamodb {
 
 #define DDBS_DYNAMODB_CONTENT_TYPE "application/x-amz-json-1.0"
 
+/* A reusable SHA-256 / HMAC-SHA256 state for ONE thread (the client's worker keeps one). OpenSSL 3
+ * looks the digest up on every EVP_Digest(EVP_sha256()) and HMAC() call; the signer initializes it
+ * once and absorbs the signing key's two HMAC pads once per key, so a signature costs three short
+ * hashes and no look-up. The key and the pads are wiped by set_key (on change) and free. */
+typedef struct ddbs_sigv4_signer ddbs_sigv4_signer;
+ddbs_sigv4_signer *ddbs_sigv4_signer_new(void);
+/* Sets the signing key (from ddbs_sigv4_signing_key); the same key again costs a comparison. */
+int ddbs_sigv4_signer_set_key(ddbs_sigv4_signer *s, const unsigned char signing_key[32]);
+void ddbs_sigv4_signer_free(ddbs_sigv4_signer *s);
+
 /* Signs a DynamoDB request with a signing key from ddbs_sigv4_signing_key(secret, date8 of amz_date,
  * region, "dynamodb"). Signs exactly: content-type (DDBS_DYNAMODB_CONTENT_TYPE), host, x-amz-date,
  * x-amz-security-token (when session_token is set) and x-amz-target, over POST / with an empty query.
  * Appends the Authorization header value to `authorization`. */
 int ddbs_sigv4_sign_dynamodb(const ddbs_sigv4_dynamodb *r, const unsigned char signing_key[32],
                              ddbs_buf *authorization);
+/* The same with a signer whose key is set (the same output; no per-call OpenSSL look-ups). */
+int ddbs_sigv4_sign_dynamodb_with(ddbs_sigv4_signer *s, const ddbs_sigv4_dynamodb *r,
+                                  ddbs_buf *authorization);
 
 #endif

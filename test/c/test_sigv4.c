@@ -609,6 +609,67 @@ static void test_dynamodb_appends_and_errors(void) {
   ddbs_buf_free(&out);
 }
 
+/* One signer reused across many requests, keys switched back and forth (as the worker does at
+ * midnight or on new credentials): every Authorization equals the generic stages' (one-shot
+ * HMAC() and EVP_Digest(), an independent path). */
+static void test_dynamodb_signer_reuse(void) {
+  const char *dates[3] = {"20150830T123600Z", "20240229T235959Z", "20150830T000000Z"};
+  const char *regions[3] = {"us-east-1", "eu-west-1", "us-east-1"};
+  unsigned char keys[3][32];
+  char body[5001];
+  for (size_t i = 0; i < sizeof body - 1; i++) body[i] = (char)(' ' + (i * 7) % 95);
+  body[5000] = '\0';
+  for (int k = 0; k < 3; k++) {
+    char date8[9];
+    memcpy(date8, dates[k], 8);
+    date8[8] = '\0';
+    CHECK(ddbs_sigv4_signing_key(SECRET, date8, regions[k], "dynamodb", keys[k]) == 0);
+  }
+  ddbs_sigv4_signer *s = ddbs_sigv4_signer_new();
+  CHECK(s != NULL);
+  if (!s) return;
+  ddbs_buf out = DDBS_BUF_INIT, generic = DDBS_BUF_INIT, sh = DDBS_BUF_INIT;
+  ddbs_sigv4_dynamodb r = {"AKIDEXAMPLE", NULL, "us-east-1", DDB_DATE, DDB_HOST, DDB_TARGET, DDB_BODY, 0};
+  CHECK(ddbs_sigv4_sign_dynamodb_with(s, &r, &out) == -1); /* no key yet */
+  CHECK(out.len == 0);
+  int mismatches = 0, failures = 0;
+  for (int i = 0; i < 600; i++) {
+    int k = (i / 7) % 3; /* runs of the same key, then a switch */
+    r.amz_date = dates[k];
+    r.region = regions[k];
+    r.body = body;
+    r.body_len = i < 580 ? (size_t)(i * 13) % 400 : 5000 - (size_t)i;
+    r.session_token = i % 5 == 0 ? DDB_TOKEN : NULL;
+    ddbs_buf_reset(&out);
+    ddbs_buf_reset(&generic);
+    ddbs_buf_reset(&sh);
+    if (ddbs_sigv4_signer_set_key(s, keys[k]) != 0 || ddbs_sigv4_sign_dynamodb_with(s, &r, &out) != 0 ||
+        generic_dynamodb(&r, keys[k], &sh, &generic) != 0) {
+      failures++;
+      continue;
+    }
+    if (strcmp(out.data, generic.data) != 0) mismatches++;
+  }
+  CHECK(failures == 0);
+  CHECK(mismatches == 0);
+  /* the known answer, after all that reuse */
+  r = (ddbs_sigv4_dynamodb){"AKIDEXAMPLE", NULL, "us-east-1", DDB_DATE, DDB_HOST, DDB_TARGET, DDB_BODY, strlen(DDB_BODY)};
+  ddbs_buf_reset(&out);
+  CHECK(ddbs_sigv4_signer_set_key(s, keys[0]) == 0);
+  CHECK(ddbs_sigv4_sign_dynamodb_with(s, &r, &out) == 0);
+  CHECK_STREQ(out.data, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/dynamodb/aws4_request, "
+                        "SignedHeaders=content-type;host;x-amz-date;x-amz-target, "
+                        "Signature=1d1bdcc044a1c83f3ad14ecccae48f72f08dc94f2b61e092b49db711ca9585c2");
+  CHECK(ddbs_sigv4_signer_set_key(NULL, keys[0]) == -1);
+  CHECK(ddbs_sigv4_signer_set_key(s, NULL) == -1);
+  CHECK(ddbs_sigv4_sign_dynamodb_with(NULL, &r, &out) == -1);
+  ddbs_sigv4_signer_free(s);
+  ddbs_sigv4_signer_free(NULL);
+  ddbs_buf_free(&out);
+  ddbs_buf_free(&generic);
+  ddbs_buf_free(&sh);
+}
+
 /* Canonical request of a GET with the given path/query/headers (no body). */
 static void canon(const char *path, const char *query, int normalize, const ddbs_sigv4_header *h, size_t n,
                   ddbs_buf *out, ddbs_buf *sh) {
@@ -789,5 +850,6 @@ void suite_sigv4(void) {
   ctest_run("sigv4 dynamodb: no session token = generic stages = expected", test_dynamodb_no_token);
   ctest_run("sigv4 dynamodb: session token = generic stages = expected", test_dynamodb_session_token);
   ctest_run("sigv4 dynamodb: appends to the buffer; bad input fails", test_dynamodb_appends_and_errors);
+  ctest_run("sigv4 dynamodb: one signer, 600 requests, keys switched = generic stages", test_dynamodb_signer_reuse);
   run_vectors();
 }
