@@ -13,7 +13,8 @@
         "src/ddb_json.c",
         "src/ddb_control.c",
         "src/buf.c",
-        "src/crc32.c"
+        "src/crc32.c",
+        "src/http1.c"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -11,6 +11,7 @@
 #include "client.h"
 
 #include <curl/curl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 
 #include "crc32.h"
 #include "ddb_json.h"
+#include "http1.h"
 #include "sigv4.h"
 
 #define TARGET_PREFIX "DynamoDB_20120810."
@@ -30,6 +32,9 @@
 #define RETRY_COST 5
 #define RETRY_TIMEOUT_COST 10
 #define EASY_POOL_MAX 64
+#define CONN_FDS 4                  /* sockets libcurl may wait on while one connection is set up */
+
+typedef struct ddbs_conn ddbs_conn;
 
 struct ddbs_client {
   /* immutable after new() */
@@ -46,6 +51,7 @@ struct ddbs_client {
   uv_thread_t thread;
   int thread_started;
   CURLM *multi;
+  int raw; /* 1: requests framed by http1.c on connections libcurl opened; 0: libcurl HTTP (proxy) */
 
   /* guarded by lock */
   uv_mutex_t lock;
@@ -70,6 +76,14 @@ struct ddbs_client {
   int easy_pool_len;
   unsigned char signing_key[32];
   ddbs_sigv4_signer *signer; /* digest states with the signing key's HMAC pads absorbed */
+  CURLSH *share;             /* DNS and TLS sessions, shared by the connections (worker only) */
+  ddbs_conn *conns;          /* every connection, linked through ->next */
+  ddbs_conn *idle;           /* connected and free, most recently used first (->next_idle) */
+  int conn_count;
+  struct curl_waitfd *wfds;  /* the connections' sockets for curl_multi_poll, and their owners */
+  ddbs_conn **wmap;
+  size_t wcap;
+  char rbuf[65536];          /* what a connection's recv() returns, before http1.c reads it */
   char signing_date[9];
   unsigned long signing_generation;
   int has_signing_key;
@@ -261,9 +275,157 @@ static void active_remove(ddbs_client *c, ddbs_request *r) {
   r->next = NULL;
 }
 
+/* ------------------------------------------------------------------ worker: connections
+ *
+ * Without a proxy, libcurl only opens connections (CURLOPT_CONNECT_ONLY: TCP, TLS with its
+ * certificate checks) and carries bytes (curl_easy_send/recv); http1.c writes the requests and
+ * reads the answers, which costs a fraction of libcurl's per-transfer work (measured: about half
+ * of the worker's CPU per request). Each connection has its own multi handle, so libcurl never
+ * prunes or checks one connection while setting up another; DNS answers and TLS sessions are
+ * shared through c->share. A connection carries one request at a time (keep-alive, no
+ * pipelining); free ones wait in c->idle, most recent first. One whose peer has closed it is found
+ * when a request on it gets no byte back: the request then moves once to another connection
+ * (as libcurl itself does for a reused connection). */
+struct ddbs_conn {
+  CURLM *multi;
+  CURL *easy;
+  curl_socket_t fd; /* once connected */
+  int connecting;
+  int dead;         /* closed; freed by conn_reap() at the end of the worker's pass */
+  int uses;         /* answers read on it */
+  curl_socket_t cfd[CONN_FDS]; /* while connecting: the sockets libcurl waits on */
+  short cev[CONN_FDS];
+  int ncfd;
+  int timer_set;
+  unsigned long long timer_at_ms;
+  short want;       /* POLLIN or POLLOUT, while a request is on it */
+  ddbs_request *req;
+  size_t out_off;   /* bytes of req->hdrbuf sent */
+  char curl_err[CURL_ERROR_SIZE];
+  ddbs_conn *next, *next_idle;
+  ddbs_http1_reader rd;
+};
+
+static int conn_socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp) {
+  ddbs_conn *k = userp;
+  int i = 0;
+  (void)e;
+  (void)socketp;
+  while (i < k->ncfd && k->cfd[i] != s) i++;
+  if (what == CURL_POLL_REMOVE) {
+    if (i < k->ncfd) {
+      k->cfd[i] = k->cfd[k->ncfd - 1];
+      k->cev[i] = k->cev[k->ncfd - 1];
+      k->ncfd--;
+    }
+    return 0;
+  }
+  if (i == k->ncfd) {
+    if (k->ncfd == CONN_FDS) return -1;
+    k->ncfd++;
+    k->cfd[i] = s;
+  }
+  k->cev[i] = (short)(((what & CURL_POLL_IN) ? POLLIN : 0) | ((what & CURL_POLL_OUT) ? POLLOUT : 0));
+  return 0;
+}
+
+static int conn_timer_cb(CURLM *m, long timeout_ms, void *userp) {
+  ddbs_conn *k = userp;
+  (void)m;
+  k->timer_set = timeout_ms >= 0;
+  k->timer_at_ms = now_ms() + (unsigned long long)(timeout_ms > 0 ? timeout_ms : 0);
+  return 0;
+}
+
+static void unlink_idle(ddbs_client *c, ddbs_conn *k) {
+  for (ddbs_conn **pp = &c->idle; *pp; pp = &(*pp)->next_idle) {
+    if (*pp == k) {
+      *pp = k->next_idle;
+      break;
+    }
+  }
+  k->next_idle = NULL;
+}
+
+/* Closes k (freed at the end of the pass: its sockets may still be in this pass's poll set). The
+ * request on it, if any, is detached; the caller decides its fate. */
+static void conn_close(ddbs_client *c, ddbs_conn *k) {
+  if (k->dead) return;
+  k->dead = 1;
+  if (k->req) {
+    k->req->conn = NULL;
+    k->req = NULL;
+  }
+  unlink_idle(c, k);
+}
+
+static void conn_destroy(ddbs_conn *k) {
+  if (k->easy) {
+    curl_multi_remove_handle(k->multi, k->easy);
+    curl_easy_cleanup(k->easy);
+  }
+  if (k->multi) curl_multi_cleanup(k->multi);
+  free(k);
+}
+
+static void conn_reap(ddbs_client *c) {
+  for (ddbs_conn **pp = &c->conns; *pp;) {
+    ddbs_conn *k = *pp;
+    if (!k->dead) {
+      pp = &k->next;
+      continue;
+    }
+    *pp = k->next;
+    c->conn_count--;
+    conn_destroy(k);
+  }
+}
+
+/* Starts a new connection (its set-up runs in the worker's loop). NULL when libcurl cannot. */
+static ddbs_conn *conn_new(ddbs_client *c, long connect_timeout, long attempt_timeout) {
+  ddbs_conn *k = calloc(1, sizeof *k);
+  if (!k) return NULL;
+  k->fd = CURL_SOCKET_BAD;
+  k->connecting = 1;
+  k->multi = curl_multi_init();
+  k->easy = curl_easy_init();
+  if (!k->multi || !k->easy) goto fail;
+  curl_multi_setopt(k->multi, CURLMOPT_SOCKETFUNCTION, conn_socket_cb);
+  curl_multi_setopt(k->multi, CURLMOPT_SOCKETDATA, k);
+  curl_multi_setopt(k->multi, CURLMOPT_TIMERFUNCTION, conn_timer_cb);
+  curl_multi_setopt(k->multi, CURLMOPT_TIMERDATA, k);
+  CURL *e = k->easy;
+  curl_easy_setopt(e, CURLOPT_URL, c->url);
+  curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+  curl_easy_setopt(e, CURLOPT_PROXY, ""); /* this path runs only without a proxy */
+  if (c->share) curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, k->curl_err);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, attempt_timeout);
+  if (curl_multi_add_handle(k->multi, e) != CURLM_OK) goto fail;
+  k->next = c->conns;
+  c->conns = k;
+  c->conn_count++;
+  return k;
+fail:
+  conn_destroy(k);
+  return NULL;
+}
+
 static void release_easy(ddbs_client *c, ddbs_request *r) {
+  if (r->conn) conn_close(c, r->conn); /* abandoned in the middle: the connection cannot carry another */
+  if (r->in_http) {
+    r->in_http = 0;
+    c->http_active--;
+  }
   if (!r->easy) return;
-  c->http_active--;
   curl_multi_remove_handle(c->multi, r->easy);
   if (c->easy_pool_len < EASY_POOL_MAX) {
     /* kept with its per-client options; the per-attempt ones are set again at the next use */
@@ -336,6 +498,8 @@ static int build_body(ddbs_client *c, ddbs_request *r) {
   else set_error(r, "OutOfMemory", err[0] ? err : "out of memory building the request", 0);
   return -1;
 }
+
+static int raw_dispatch(ddbs_client *c, ddbs_request *r, long connect_timeout, long attempt_timeout);
 
 /* Signs and starts one HTTP attempt. Returns 0, or -1 with r's error set. */
 static int start_attempt(ddbs_client *c, ddbs_request *r) {
@@ -414,8 +578,12 @@ static int start_attempt(ddbs_client *c, ddbs_request *r) {
     r->hdr_secret = 1;
   }
   ADD_HEADER("Authorization: ", auth.data ? auth.data : "");
-  ADD_HEADER("Expect:", "");
-  ADD_HEADER("Accept:", "");
+  if (!c->raw) {
+    ADD_HEADER("Expect:", "");
+    ADD_HEADER("Accept:", "");
+  } else if (c->user_agent) {
+    ADD_HEADER("User-Agent: ", c->user_agent);
+  }
 #undef ADD_HEADER
   uv_mutex_unlock(&c->lock);
   if (!signed_ok) {
@@ -423,6 +591,37 @@ static int start_attempt(ddbs_client *c, ddbs_request *r) {
     goto cleanup;
   }
   if (!ok) goto oom;
+  long remaining = (long)(r->deadline_ms > now ? r->deadline_ms - now : 1);
+  long attempt_timeout = c->attempt_timeout_ms < remaining ? c->attempt_timeout_ms : remaining;
+  long connect_timeout = c->connect_timeout_ms < attempt_timeout ? c->connect_timeout_ms : attempt_timeout;
+  r->client = c;
+  r->curl_err[0] = '\0';
+
+  if (c->raw) { /* the whole request in one buffer, framed here; sent on a connection */
+    const char *fields[DDBS_MAX_HEADERS];
+    ddbs_buf wire = DDBS_BUF_INIT;
+    for (int i = 0; i < nh; i++) fields[i] = r->hdrbuf.data + offs[i];
+    if (ddbs_http1_write_request(&wire, "/", fields, nh, r->body.data, r->body.len) != 0) {
+      ddbs_buf_free(&wire);
+      goto oom;
+    }
+    if (r->hdr_secret) ddbs_buf_wipe_free(&r->hdrbuf); /* it held the session token */
+    else ddbs_buf_free(&r->hdrbuf);
+    r->hdrbuf = wire; /* hdr_secret still tells whether to wipe it */
+    r->stale_retried = 0;
+    r->attempt_deadline_ms = now + (unsigned long long)attempt_timeout;
+    r->in_http = 1;
+    c->http_active++;
+    if (raw_dispatch(c, r, connect_timeout, attempt_timeout) != 0) {
+      r->in_http = 0;
+      c->http_active--;
+      set_error(r, "NetworkingError", "cannot open a connection (libcurl)", 1);
+      goto cleanup;
+    }
+    rc = 0;
+    goto cleanup;
+  }
+
   for (int i = 0; i < nh; i++) {
     r->hnodes[i].data = r->hdrbuf.data + offs[i];
     r->hnodes[i].next = i + 1 < nh ? &r->hnodes[i + 1] : NULL;
@@ -451,14 +650,9 @@ static int start_attempt(ddbs_client *c, ddbs_request *r) {
     curl_easy_setopt(e, CURLOPT_PROXY, c->proxy ? c->proxy : "");
     curl_easy_setopt(e, CURLOPT_NOPROXY, c->no_proxy ? c->no_proxy : "");
   }
-  long remaining = (long)(r->deadline_ms > now ? r->deadline_ms - now : 1);
-  long attempt_timeout = c->attempt_timeout_ms < remaining ? c->attempt_timeout_ms : remaining;
-  long connect_timeout = c->connect_timeout_ms < attempt_timeout ? c->connect_timeout_ms : attempt_timeout;
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data ? r->body.data : "");
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body.len);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, &r->hnodes[0]);
-  r->client = c;
-  r->curl_err[0] = '\0';
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->curl_err);
   curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)r);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
@@ -472,6 +666,7 @@ static int start_attempt(ddbs_client *c, ddbs_request *r) {
     goto cleanup;
   }
   r->easy = e;
+  r->in_http = 1;
   c->http_active++;
   rc = 0;
   goto cleanup;
@@ -563,8 +758,12 @@ static int evaluate(ddbs_client *c, ddbs_request *r, CURLcode res) {
         return 0;
     }
   }
-  curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-  r->http_status = status;
+  if (r->easy) {
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    r->http_status = status;
+  } else {
+    status = r->http_status; /* read by http1.c */
+  }
   if (r->server_time > 0) {
     /* As the AWS SDKs: when the server's clock and ours (with the offset learnt so far) differ by
      * 5 minutes or more, sign with the server's from now on. Signatures more than 15 minutes off
@@ -673,6 +872,240 @@ static void on_done(ddbs_client *c, ddbs_request *r, CURLcode res) {
   finish(c, r);
 }
 
+/* ------------------------------------------------------------------ worker: requests on connections */
+
+/* The attempt on k failed: res (and detail, libcurl-style) say how; the connection is closed. */
+static void raw_fail(ddbs_client *c, ddbs_conn *k, CURLcode res, const char *detail) {
+  ddbs_request *r = k->req;
+  conn_close(c, k);
+  if (!r) return;
+  if (detail && detail[0]) snprintf(r->curl_err, sizeof r->curl_err, "%s", detail);
+  on_done(c, r, res);
+}
+
+/* The answer on k is complete. */
+static void raw_done(ddbs_client *c, ddbs_conn *k) {
+  ddbs_request *r = k->req;
+  r->http_status = k->rd.status;
+  k->req = NULL;
+  r->conn = NULL;
+  if (k->rd.keep_alive) {
+    k->uses++;
+    k->want = 0;
+    k->next_idle = c->idle;
+    c->idle = k;
+  } else {
+    conn_close(c, k);
+  }
+  on_done(c, r, CURLE_OK);
+}
+
+/* Sending or receiving failed before the answer was complete. A reused connection that gave no
+ * byte back was closed by the server while idle: the request moves, once, to another one. */
+static void conn_io_error(ddbs_client *c, ddbs_conn *k, CURLcode res, const char *detail) {
+  ddbs_request *r = k->req;
+  if (r && k->uses > 0 && k->rd.received == 0 && !r->stale_retried) {
+    r->stale_retried = 1;
+    conn_close(c, k);
+    long left = (long)(r->attempt_deadline_ms > now_ms() ? r->attempt_deadline_ms - now_ms() : 1);
+    long connect_timeout = c->connect_timeout_ms < left ? c->connect_timeout_ms : left;
+    if (raw_dispatch(c, r, connect_timeout, left) == 0) return;
+    snprintf(r->curl_err, sizeof r->curl_err, "cannot open a connection (libcurl)");
+    on_done(c, r, CURLE_FAILED_INIT);
+    return;
+  }
+  raw_fail(c, k, res, detail);
+}
+
+static int http1_header(void *user, const char *line, size_t len) {
+  on_header((char *)line, 1, len, user);
+  return 0;
+}
+
+static int http1_body(void *user, const char *data, size_t len) {
+  return on_body((char *)data, 1, len, user) == len ? 0 : 1;
+}
+
+static void conn_send(ddbs_client *c, ddbs_conn *k) {
+  ddbs_request *r = k->req;
+  while (k->out_off < r->hdrbuf.len) {
+    size_t n = 0;
+    CURLcode rc = curl_easy_send(k->easy, r->hdrbuf.data + k->out_off, r->hdrbuf.len - k->out_off, &n);
+    if (rc == CURLE_AGAIN) {
+      k->want = POLLOUT;
+      return;
+    }
+    if (rc != CURLE_OK) {
+      char detail[CURL_ERROR_SIZE + 64];
+      snprintf(detail, sizeof detail, "sending the request failed: %s", k->curl_err[0] ? k->curl_err : curl_easy_strerror(rc));
+      conn_io_error(c, k, CURLE_SEND_ERROR, detail);
+      return;
+    }
+    k->out_off += n;
+  }
+  k->want = POLLIN;
+}
+
+static void conn_recv(ddbs_client *c, ddbs_conn *k) {
+  ddbs_http1_sink sink = {http1_header, http1_body, k->req};
+  for (;;) {
+    size_t n = 0;
+    CURLcode rc = curl_easy_recv(k->easy, c->rbuf, sizeof c->rbuf, &n);
+    if (rc == CURLE_AGAIN) return;
+    if (!k->req) { /* an idle connection that became readable: closed by the server (or garbage) */
+      conn_close(c, k);
+      return;
+    }
+    if (rc != CURLE_OK) {
+      char detail[CURL_ERROR_SIZE + 64];
+      snprintf(detail, sizeof detail, "receiving the answer failed: %s", k->curl_err[0] ? k->curl_err : curl_easy_strerror(rc));
+      conn_io_error(c, k, CURLE_RECV_ERROR, detail);
+      return;
+    }
+    if (n == 0) { /* the server closed the connection */
+      if (ddbs_http1_eof(&k->rd) == DDBS_HTTP1_DONE) raw_done(c, k);
+      else conn_io_error(c, k, k->rd.received ? CURLE_PARTIAL_FILE : CURLE_GOT_NOTHING, k->rd.error);
+      return;
+    }
+    size_t used = 0;
+    int prc = ddbs_http1_feed(&k->rd, c->rbuf, n, &used, &sink);
+    if (prc == DDBS_HTTP1_MORE) continue;
+    if (prc == DDBS_HTTP1_DONE) {
+      if (used < n) k->rd.keep_alive = 0; /* bytes past the answer: do not trust the connection */
+      raw_done(c, k);
+    } else if (prc == DDBS_HTTP1_ABORTED) {
+      raw_fail(c, k, CURLE_WRITE_ERROR, "the answer could not be stored");
+    } else {
+      raw_fail(c, k, CURLE_WEIRD_SERVER_REPLY, k->rd.error);
+    }
+    return;
+  }
+}
+
+/* Puts r on a free connection (sending at once) or on a new one (sent once connected). */
+static int raw_dispatch(ddbs_client *c, ddbs_request *r, long connect_timeout, long attempt_timeout) {
+  ddbs_conn *k = c->idle;
+  if (k) {
+    c->idle = k->next_idle;
+    k->next_idle = NULL;
+  } else {
+    k = conn_new(c, connect_timeout, attempt_timeout);
+    if (!k) return -1;
+  }
+  k->req = r;
+  r->conn = k;
+  k->out_off = 0;
+  k->want = POLLOUT;
+  ddbs_http1_reader_init(&k->rd);
+  if (k->connecting) {
+    int running = 0;
+    curl_multi_socket_action(k->multi, CURL_SOCKET_TIMEOUT, 0, &running); /* starts connecting */
+  } else {
+    conn_send(c, k);
+  }
+  return 0;
+}
+
+/* libcurl's part of a connection that is being set up: a socket event or its timer. */
+static void conn_drive(ddbs_client *c, ddbs_conn *k, curl_socket_t fd, int ev) {
+  int running = 0, left = 0;
+  curl_multi_socket_action(k->multi, fd, ev, &running);
+  CURLMsg *m;
+  while ((m = curl_multi_info_read(k->multi, &left))) {
+    if (m->msg != CURLMSG_DONE || k->dead) continue;
+    CURLcode res = m->data.result;
+    curl_socket_t sock = CURL_SOCKET_BAD;
+    if (res == CURLE_OK &&
+        (curl_easy_getinfo(k->easy, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK || sock == CURL_SOCKET_BAD))
+      res = CURLE_COULDNT_CONNECT;
+    if (res != CURLE_OK) {
+      raw_fail(c, k, res, k->curl_err);
+      return;
+    }
+    k->connecting = 0;
+    k->ncfd = 0;
+    k->timer_set = 0;
+    k->fd = sock;
+    if (k->req) conn_send(c, k);
+    else conn_close(c, k);
+    return;
+  }
+}
+
+/* The connections' sockets for this pass's poll; returns how many. */
+static size_t raw_poll_set(ddbs_client *c) {
+  size_t need = 0, n = 0;
+  for (ddbs_conn *k = c->conns; k; k = k->next) need += k->connecting ? (size_t)k->ncfd : k->req ? 1 : 0;
+  if (need > c->wcap) {
+    size_t cap = need + 16;
+    struct curl_waitfd *w = realloc(c->wfds, cap * sizeof *w);
+    if (w) c->wfds = w;
+    ddbs_conn **m = realloc(c->wmap, cap * sizeof *m);
+    if (m) c->wmap = m;
+    if (!w || !m) return 0; /* out of memory: this pass waits on libcurl's own sockets only */
+    c->wcap = cap;
+  }
+  for (ddbs_conn *k = c->conns; k; k = k->next) {
+    if (k->dead) continue;
+    if (k->connecting) {
+      for (int i = 0; i < k->ncfd; i++) {
+        c->wfds[n] = (struct curl_waitfd){k->cfd[i], k->cev[i], 0};
+        c->wmap[n++] = k;
+      }
+    } else if (k->req) {
+      c->wfds[n] = (struct curl_waitfd){k->fd, k->want, 0};
+      c->wmap[n++] = k;
+    }
+  }
+  return n;
+}
+
+/* What the poll reported for the connections, then their timers and deadlines. */
+static void raw_events(ddbs_client *c, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    short rev = c->wfds[i].revents;
+    ddbs_conn *k = c->wmap[i];
+    if (!rev || k->dead) continue;
+    if (k->connecting) {
+      int ev = ((rev & POLLIN) ? CURL_CSELECT_IN : 0) | ((rev & POLLOUT) ? CURL_CSELECT_OUT : 0) |
+               ((rev & (POLLERR | POLLHUP)) ? CURL_CSELECT_ERR : 0);
+      conn_drive(c, k, c->wfds[i].fd, ev);
+    } else if (k->req && c->wfds[i].fd == k->fd) {
+      if (k->want == POLLOUT && (rev & (POLLOUT | POLLERR | POLLHUP))) conn_send(c, k);
+      else if (rev & (POLLIN | POLLERR | POLLHUP)) conn_recv(c, k);
+    }
+  }
+}
+
+/* Fires libcurl's connection timers and the attempts' deadlines; returns the ms until the next. */
+static long raw_timers(ddbs_client *c) {
+  unsigned long long now = now_ms(), next = 0;
+  for (ddbs_conn *k = c->conns; k; k = k->next) {
+    if (k->dead) continue;
+    if (k->connecting && k->timer_set) {
+      if (k->timer_at_ms <= now) {
+        k->timer_set = 0;
+        conn_drive(c, k, CURL_SOCKET_TIMEOUT, 0);
+        if (k->dead) continue;
+      }
+      if (k->timer_set && (!next || k->timer_at_ms < next)) next = k->timer_at_ms;
+    }
+    if (k->req && !k->connecting) {
+      ddbs_request *r = k->req;
+      if (r->attempt_deadline_ms <= now) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "no complete answer within the attempt's time; %zu bytes received",
+                 k->rd.received);
+        raw_fail(c, k, CURLE_OPERATION_TIMEDOUT, detail);
+      } else if (!next || r->attempt_deadline_ms < next) {
+        next = r->attempt_deadline_ms;
+      }
+    }
+  }
+  if (!next) return -1;
+  return next > now ? (long)(next - now) : 0;
+}
+
 static void admit(ddbs_client *c, ddbs_request *r) {
   r->next = c->active;
   c->active = r;
@@ -751,6 +1184,7 @@ static void worker_main(void *arg) {
       if (found && found->easy == m->easy_handle) on_done(c, found, res);
       else curl_multi_remove_handle(c->multi, m->easy_handle);
     }
+    if (c->raw) raw_timers(c); /* expired attempts first: their retries are scheduled below */
     notify_owner(c); /* before starting new attempts: the answers are ready now */
 
     /* due retries; and the earliest retry still waiting */
@@ -766,6 +1200,7 @@ static void worker_main(void *arg) {
       }
     }
     pump(c);
+    long raw_next = c->raw ? raw_timers(c) : -1; /* connection set-up timers, attempt deadlines */
     notify_owner(c); /* requests that failed before any HTTP (bad input, timeouts waiting) */
     int timeout = 1000;
     if (c->slot_head) timeout = 50; /* re-check queued deadlines */
@@ -774,7 +1209,11 @@ static void worker_main(void *arg) {
       unsigned long long wait = next_due > now ? next_due - now : 0;
       if (wait < (unsigned long long)timeout) timeout = (int)wait;
     }
-    if (timeout > 0) curl_multi_poll(c->multi, NULL, 0, timeout, NULL);
+    if (raw_next >= 0 && raw_next < timeout) timeout = (int)raw_next;
+    size_t nw = c->raw ? raw_poll_set(c) : 0; /* the connections' sockets, with libcurl's own */
+    if (timeout > 0 || nw) curl_multi_poll(c->multi, nw ? c->wfds : NULL, (unsigned)nw, timeout, NULL);
+    if (nw) raw_events(c, nw);
+    conn_reap(c);
   }
 }
 
@@ -838,6 +1277,14 @@ ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notif
     goto fail;
   }
   resolve_proxy(c);
+  c->raw = c->proxy == NULL; /* through a proxy, libcurl speaks HTTP (absolute URIs, CONNECT) */
+  if (c->raw) {
+    c->share = curl_share_init();
+    if (c->share) {
+      curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+      curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    }
+  }
   c->multi = curl_multi_init();
   if (!c->multi) {
     snprintf(err, errlen, "curl_multi_init failed");
@@ -950,6 +1397,14 @@ void ddbs_client_free(ddbs_client *c) {
     }
   }
   for (int i = 0; i < c->easy_pool_len; i++) curl_easy_cleanup(c->easy_pool[i]);
+  while (c->conns) {
+    ddbs_conn *k = c->conns;
+    c->conns = k->next;
+    conn_destroy(k);
+  }
+  if (c->share) curl_share_cleanup(c->share);
+  free(c->wfds);
+  free(c->wmap);
   if (c->multi) curl_multi_cleanup(c->multi);
   ddbs_buf_wipe_free(&c->akid);
   ddbs_buf_wipe_free(&c->secret);

@@ -63,8 +63,13 @@ struct ddbs_request {
   ddbs_request *next;
   ddbs_request *next_wait;
   int in_slot_queue;
-  void *easy;
-  ddbs_buf hdrbuf;                            /* the attempt's header lines, NUL-separated */
+  void *easy;                                 /* libcurl HTTP (through a proxy) */
+  void *conn;                                 /* else: the connection framing it (http1.c) */
+  int in_http;                                /* counted in the client's http_active */
+  int stale_retried;                          /* this attempt moved off a reused, dead connection */
+  unsigned long long attempt_deadline_ms;     /* on a connection: when this attempt times out */
+  ddbs_buf hdrbuf;                            /* curl: the attempt's header lines, NUL-separated;
+                                                 connection: the whole request (head and body) */
   int hdr_secret;                             /* hdrbuf has held a session token: wiped on free */
   struct curl_slist hnodes[DDBS_MAX_HEADERS]; /* list nodes pointing into hdrbuf */
   ddbs_buf response;

@@ -39,5 +39,6 @@ void ctest_skip(const char *name, const char *why);
 void suite_sigv4(void);
 void suite_ddb_json(void);
 void suite_crc32(void);
+void suite_http1(void);
 
 #endif
