@@ -5,6 +5,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { useServer, startApp } = require('./helpers');
 const { createClient } = require('./support/cookie-client');
+const { crc32 } = require('./support/server');
 
 async function setup(t, opts = {}) {
   const server = await useServer(t);
@@ -255,4 +256,36 @@ test('clock skew with maxAttempts 1: the refusal is reported, and the next reque
   await store.set('k', { later: true }, 60000);
   assert.deepEqual(await store.get('k', 60000), { later: true });
   assert.equal(server.stats.rejected, 1);
+});
+
+test('a server that closes idle connections: requests after a pause move to new connections, none fails', async (t) => {
+  const server = await useServer(t, { keepAliveTimeoutMs: 100 });
+  await server.createTable('sessions');
+  const store = server.store({ dynamoConfig: { maxAttempts: 1 } }); // no retry may hide a failure
+  await store.set('k', { kept: true }, 60000);
+  const before = server.stats.connections;
+  for (let round = 0; round < 3; round++) {
+    // the connections of the last round are idle longer than the server keeps them (node:http
+    // closes an idle connection about a second after keepAliveTimeout)
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    const got = await Promise.all(Array.from({ length: 16 }, () => store.get('k')));
+    for (const s of got) assert.deepEqual(s, { kept: true });
+  }
+  // each round needed new connections: the old ones had been closed by the server
+  assert.ok(server.stats.connections - before >= 2 * 16, `connections ${server.stats.connections - before}`);
+});
+
+test('a chunked answer (Transfer-Encoding: chunked, written in pieces) is read whole', async (t) => {
+  const { server, store } = await setup(t);
+  const expires = Math.floor(Date.now() / 1000) + 600;
+  const body = JSON.stringify({
+    Item: { sessionId: { S: 'k' }, expires: { N: String(expires) }, session: { M: { text: { S: 'x'.repeat(5000) }, n: { N: '7' } } } },
+  });
+  server.injectFault({
+    kind: 'respond', target: 'GetItem', chunked: true, body,
+    headers: { 'Content-Type': 'application/x-amz-json-1.0', 'x-amz-crc32': String(crc32(body)) },
+  });
+  assert.deepEqual(await store.get('k'), { text: 'x'.repeat(5000), n: 7 });
+  // and the connection stays usable for the next request
+  assert.deepEqual(await store.get('k'), { kept: true });
 });

@@ -62,7 +62,8 @@
  *          faults,        // number of fault firings
  *          faultsByKind,  // { throttle: n, ... }
  *          internal,      // verified requests made by the harness helpers (send/getItem/...)
- *          passthrough }  // non-POST requests (e.g. GET / health check) passed to dynalite unverified
+ *          passthrough,   // non-POST requests (e.g. GET / health check) passed to dynalite unverified
+ *          connections }  // TCP connections accepted (the harness's own included)
  *   - resetStats()      zero all counters (in place)
  *
  *   - addCredentials({ accessKeyId?, secretAccessKey?, sessionToken?, expiresAt? }) -> creds
@@ -94,7 +95,8 @@
  *          'garbage-status' error body {"__type":"...#ValidationException","message":"x"} sent with
  *                           HTTP status { status } (default 200, i.e. an error body under a success status;
  *                           pass status: 400 for a genuine error answer)
- *          'respond'        { status=200, headers={}, body='' } arbitrary canned answer
+ *          'respond'        { status=200, headers={}, body='', chunked=false } arbitrary canned answer
+ *                           (chunked: Transfer-Encoding chunked, the body in three chunks written apart)
  *        Synthetic answers (throttle, throttling, status, malformed, content-type, oversized,
  *        garbage-status, respond) do NOT reach dynalite unless { forward: true } is given (then the
  *        request is applied first and its real answer discarded).
@@ -289,6 +291,7 @@ async function startTestServer(options = {}) {
       faultsByKind: {},
       internal: 0,
       passthrough: 0,
+      connections: 0,
     });
   }
   resetStats();
@@ -407,6 +410,19 @@ async function startTestServer(options = {}) {
     h['Content-Length'] = String(buf.length);
     res.writeHead(status, h);
     res.end(buf);
+  }
+
+  // Transfer-Encoding: chunked, the body in three chunks written apart (no Content-Length).
+  async function sendChunked(res, status, headers, body) {
+    if (!canWrite(res)) return;
+    const buf = Buffer.isBuffer(body) ? body : Buffer.from(String(body));
+    res.writeHead(status, { ...headers, 'Transfer-Encoding': 'chunked' });
+    const third = Math.ceil(buf.length / 3);
+    for (let i = 0; i < buf.length; i += third) {
+      res.write(buf.subarray(i, i + third));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    res.end();
   }
 
   function amzHeaders(buf, extra) {
@@ -893,6 +909,7 @@ async function startTestServer(options = {}) {
       }
       case 'respond': {
         const body = f.body == null ? '' : typeof f.body === 'string' || Buffer.isBuffer(f.body) ? f.body : JSON.stringify(f.body);
+        if (f.chunked) return sendChunked(res, f.status || 200, f.headers || {}, body);
         return sendRaw(res, f.status || 200, f.headers || {}, body);
       }
       default:
@@ -998,6 +1015,7 @@ async function startTestServer(options = {}) {
   // 0 = idle client connections are never closed by the server (no keep-alive race in tests);
   // options.keepAliveTimeoutMs > 0 simulates a server that closes idle connections.
   proxy.keepAliveTimeout = options.keepAliveTimeoutMs || 0;
+  proxy.on('connection', () => { stats.connections++; });
   proxy.maxRequestsPerSocket = 0;
   proxy.maxHeadersCount = 0;
   proxy.on('clientError', (err, socket) => {
