@@ -1,10 +1,10 @@
-/* client.c: the worker thread, its queue and its curl multi handle (see client.h).
+/* client.c: the worker thread, its queue, its connections and curl multi handles (see client.h).
  *
  * Owner thread: ddbs_client_new, ddbs_client_submit, ddbs_client_take_completed,
  *               ddbs_client_set_credentials, ddbs_client_shutdown, ddbs_client_free.
  * Worker thread: everything static below worker_main(): it builds request bodies (ddb_json.c),
- *               signs them (sigv4.c), runs them on the curl multi handle with keep-alive
- *               connections, retries what can be retried (backoff with full jitter and a retry
+ *               signs them (sigv4.c), sends them on keep-alive connections that libcurl opened
+ *               and http1.c frames (or, through a proxy, on libcurl's own HTTP), retries what can be retried (backoff with full jitter and a retry
  *               budget, as the AWS SDKs' standard mode), parses the answers and moves finished
  *               requests to the completion list, then calls notify().
  * Shared state (queue, completion list, credentials, flags) is guarded by c->lock. */
@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,7 @@ struct ddbs_client {
   ddbs_conn *conns;          /* every connection, linked through ->next */
   ddbs_conn *idle;           /* connected and free, most recently used first (->next_idle) */
   int conn_count;
+  unsigned long long idle_checked_ms; /* when the idle connections were last looked at */
   struct curl_waitfd *wfds;  /* the connections' sockets for curl_multi_poll, and their owners */
   ddbs_conn **wmap;
   size_t wcap;
@@ -381,6 +383,28 @@ static void conn_reap(ddbs_client *c) {
   }
 }
 
+/* Sockets are close-on-exec: a child process the application starts must not hold (and keep open)
+ * the store's connections. libcurl 7.88 does not ask for it. */
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a) {
+  (void)clientp;
+  (void)purpose;
+  return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+/* The options every handle gets, on both paths: the endpoint, no signals, close-on-exec sockets,
+ * TCP settings and TLS verification (peer and host name; a private CA file when given). */
+static void set_connection_options(ddbs_client *c, CURL *e) {
+  curl_easy_setopt(e, CURLOPT_URL, c->url);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+}
+
 /* Starts a new connection (its set-up runs in the worker's loop). NULL when libcurl cannot. */
 static ddbs_conn *conn_new(ddbs_client *c, long connect_timeout, long attempt_timeout) {
   ddbs_conn *k = calloc(1, sizeof *k);
@@ -395,15 +419,8 @@ static ddbs_conn *conn_new(ddbs_client *c, long connect_timeout, long attempt_ti
   curl_multi_setopt(k->multi, CURLMOPT_TIMERFUNCTION, conn_timer_cb);
   curl_multi_setopt(k->multi, CURLMOPT_TIMERDATA, k);
   CURL *e = k->easy;
-  curl_easy_setopt(e, CURLOPT_URL, c->url);
+  set_connection_options(c, e);
   curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
   curl_easy_setopt(e, CURLOPT_PROXY, ""); /* this path runs only without a proxy */
   if (c->share) curl_easy_setopt(e, CURLOPT_SHARE, c->share);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, k->curl_err);
@@ -420,7 +437,13 @@ fail:
 }
 
 static void release_easy(ddbs_client *c, ddbs_request *r) {
-  if (r->conn) conn_close(c, r->conn); /* abandoned in the middle: the connection cannot carry another */
+  ddbs_conn *k = r->conn;
+  if (k && k->connecting) { /* still being set up: it can carry the next request */
+    k->req = NULL;
+    r->conn = NULL;
+  } else if (k) {
+    conn_close(c, k); /* abandoned in the middle: the connection cannot carry another */
+  }
   if (r->in_http) {
     r->in_http = 0;
     c->http_active--;
@@ -499,7 +522,7 @@ static int build_body(ddbs_client *c, ddbs_request *r) {
   return -1;
 }
 
-static int raw_dispatch(ddbs_client *c, ddbs_request *r, long connect_timeout, long attempt_timeout);
+static int raw_dispatch(ddbs_client *c, ddbs_request *r, long connect_timeout, long attempt_timeout, int fresh);
 
 /* Signs and starts one HTTP attempt. Returns 0, or -1 with r's error set. */
 static int start_attempt(ddbs_client *c, ddbs_request *r) {
@@ -609,10 +632,11 @@ static int start_attempt(ddbs_client *c, ddbs_request *r) {
     else ddbs_buf_free(&r->hdrbuf);
     r->hdrbuf = wire; /* hdr_secret still tells whether to wipe it */
     r->stale_retried = 0;
+    r->attempt_started_ms = now;
     r->attempt_deadline_ms = now + (unsigned long long)attempt_timeout;
     r->in_http = 1;
     c->http_active++;
-    if (raw_dispatch(c, r, connect_timeout, attempt_timeout) != 0) {
+    if (raw_dispatch(c, r, connect_timeout, attempt_timeout, 0) != 0) {
       r->in_http = 0;
       c->http_active--;
       set_error(r, "NetworkingError", "cannot open a connection (libcurl)", 1);
@@ -632,19 +656,12 @@ static int start_attempt(ddbs_client *c, ddbs_request *r) {
   } else {
     e = curl_easy_init();
     if (!e) goto oom;
-    curl_easy_setopt(e, CURLOPT_URL, c->url);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    set_connection_options(c, e);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
     if (c->user_agent) curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
     /* resolved once in ddbs_client_new: "" stops libcurl reading the environment per request */
     curl_easy_setopt(e, CURLOPT_PROXY, c->proxy ? c->proxy : "");
@@ -907,9 +924,10 @@ static void conn_io_error(ddbs_client *c, ddbs_conn *k, CURLcode res, const char
   if (r && k->uses > 0 && k->rd.received == 0 && !r->stale_retried) {
     r->stale_retried = 1;
     conn_close(c, k);
+    c->idle_checked_ms = 0; /* its idle neighbours may be dead too: look before the next pass's attempts */
     long left = (long)(r->attempt_deadline_ms > now_ms() ? r->attempt_deadline_ms - now_ms() : 1);
     long connect_timeout = c->connect_timeout_ms < left ? c->connect_timeout_ms : left;
-    if (raw_dispatch(c, r, connect_timeout, left) == 0) return;
+    if (raw_dispatch(c, r, connect_timeout, left, 1) == 0) return; /* a fresh connection */
     snprintf(r->curl_err, sizeof r->curl_err, "cannot open a connection (libcurl)");
     on_done(c, r, CURLE_FAILED_INIT);
     return;
@@ -982,9 +1000,10 @@ static void conn_recv(ddbs_client *c, ddbs_conn *k) {
   }
 }
 
-/* Puts r on a free connection (sending at once) or on a new one (sent once connected). */
-static int raw_dispatch(ddbs_client *c, ddbs_request *r, long connect_timeout, long attempt_timeout) {
-  ddbs_conn *k = c->idle;
+/* Puts r on a free connection (sending at once) or on a new one (sent once connected); fresh: a
+ * new one in any case. */
+static int raw_dispatch(ddbs_client *c, ddbs_request *r, long connect_timeout, long attempt_timeout, int fresh) {
+  ddbs_conn *k = fresh ? NULL : c->idle;
   if (k) {
     c->idle = k->next_idle;
     k->next_idle = NULL;
@@ -1026,8 +1045,12 @@ static void conn_drive(ddbs_client *c, ddbs_conn *k, curl_socket_t fd, int ev) {
     k->ncfd = 0;
     k->timer_set = 0;
     k->fd = sock;
-    if (k->req) conn_send(c, k);
-    else conn_close(c, k);
+    if (k->req) {
+      conn_send(c, k);
+    } else { /* its request went away while it was being set up: keep it for the next one */
+      k->next_idle = c->idle;
+      c->idle = k;
+    }
     return;
   }
 }
@@ -1077,6 +1100,28 @@ static void raw_events(ddbs_client *c, size_t n) {
   }
 }
 
+/* Once a second: idle connections that became readable were closed by the server (or it sent
+ * something unasked): close them now rather than find out when a request is sent on one. */
+static void check_idle(ddbs_client *c) {
+  unsigned long long now = now_ms();
+  if (!c->idle || now - c->idle_checked_ms < 1000) return;
+  c->idle_checked_ms = now;
+  struct pollfd pf[64];
+  ddbs_conn *ks[64];
+  ddbs_conn *k = c->idle;
+  while (k) {
+    int n = 0;
+    for (; k && n < 64; k = k->next_idle) {
+      pf[n] = (struct pollfd){(int)k->fd, POLLIN, 0};
+      ks[n++] = k;
+    }
+    if (poll(pf, (nfds_t)n, 0) <= 0) continue;
+    for (int i = 0; i < n; i++)
+      if (pf[i].revents) conn_close(c, ks[i]); /* k (the next batch) is not among these */
+  }
+  conn_reap(c); /* now: no poll set refers to them */
+}
+
 /* Fires libcurl's connection timers and the attempts' deadlines; returns the ms until the next. */
 static long raw_timers(ddbs_client *c) {
   unsigned long long now = now_ms(), next = 0;
@@ -1094,8 +1139,8 @@ static long raw_timers(ddbs_client *c) {
       ddbs_request *r = k->req;
       if (r->attempt_deadline_ms <= now) {
         char detail[160];
-        snprintf(detail, sizeof detail, "no complete answer within the attempt's time; %zu bytes received",
-                 k->rd.received);
+        snprintf(detail, sizeof detail, "Operation timed out after %llu milliseconds with %zu bytes received",
+                 now - r->attempt_started_ms, k->rd.received);
         raw_fail(c, k, CURLE_OPERATION_TIMEDOUT, detail);
       } else if (!next || r->attempt_deadline_ms < next) {
         next = r->attempt_deadline_ms;
@@ -1199,6 +1244,7 @@ static void worker_main(void *arg) {
         next_due = r->retry_at_ms;
       }
     }
+    if (c->raw) check_idle(c); /* before new attempts take idle connections */
     pump(c);
     long raw_next = c->raw ? raw_timers(c) : -1; /* connection set-up timers, attempt deadlines */
     notify_owner(c); /* requests that failed before any HTTP (bad input, timeouts waiting) */

@@ -67,7 +67,8 @@ struct ddbs_request {
   void *conn;                                 /* else: the connection framing it (http1.c) */
   int in_http;                                /* counted in the client's http_active */
   int stale_retried;                          /* this attempt moved off a reused, dead connection */
-  unsigned long long attempt_deadline_ms;     /* on a connection: when this attempt times out */
+  unsigned long long attempt_started_ms;      /* on a connection: when this attempt began */
+  unsigned long long attempt_deadline_ms;     /* and when it times out */
   ddbs_buf hdrbuf;                            /* curl: the attempt's header lines, NUL-separated;
                                                  connection: the whole request (head and body) */
   int hdr_secret;                             /* hdrbuf has held a session token: wiped on free */

@@ -275,6 +275,43 @@ test('a server that closes idle connections: requests after a pause move to new 
   assert.ok(server.stats.connections - before >= 2 * 16, `connections ${server.stats.connections - before}`);
 });
 
+test('idle connections that the server closed are closed on our side too (no sockets left in CLOSE_WAIT)', async (t) => {
+  const fs = require('node:fs');
+  const sockets = () => fs.readdirSync('/proc/self/fd').filter((fd) => {
+    try { return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:'); } catch { return false; }
+  }).length;
+  const server = await useServer(t, { keepAliveTimeoutMs: 100 });
+  await server.createTable('sessions');
+  const store = server.store();
+  await store.set('k', { kept: true }, 60000);
+  await Promise.all(Array.from({ length: 16 }, () => store.get('k')));
+  const before = sockets();
+  // node:http closes its ends after ~1.1 s; the store looks at its idle connections once a second
+  await new Promise((resolve) => setTimeout(resolve, 3500));
+  const after = sockets();
+  // the server's 16+ ends are gone either way; ours (the TCP socket, plus libcurl's wake-up pair
+  // per connection) only if the store closed them
+  assert.ok(before - after >= 16 * 2, `sockets ${before} -> ${after}`);
+  assert.deepEqual(await store.get('k'), { kept: true });
+});
+
+test('a reused connection that dies before any answer: the request moves to a new one, even with maxAttempts 1', async (t) => {
+  const server = await useServer(t);
+  await server.createTable('sessions');
+  const store = server.store({ dynamoConfig: { maxAttempts: 1 } });
+  await store.set('k', { kept: true }, 60000); // the connection now exists and is idle
+  const f = server.injectFault({ kind: 'reset-before', target: 'GetItem' });
+  const before = server.stats.connections;
+  assert.deepEqual(await store.get('k'), { kept: true });
+  assert.equal(f.fired, 1);
+  assert.equal(server.stats.connections - before, 1, 'one new connection');
+  // a second failure on the new connection is not moved again: it is the attempt's failure
+  server.injectFault({ kind: 'reset-before', target: 'GetItem', count: 2 });
+  const err = await store.get('k').then(() => assert.fail('resolved'), (e) => e);
+  assert.equal(err.code, 'NetworkingError');
+  assert.equal(err.attempts, 1);
+});
+
 test('a chunked answer (Transfer-Encoding: chunked, written in pieces) is read whole', async (t) => {
   const { server, store } = await setup(t);
   const expires = Math.floor(Date.now() / 1000) + 600;

@@ -141,3 +141,25 @@ test('the process can exit while requests are in flight (env cleanup), without a
   assert.equal(r.signal, null);
   assert.equal(r.out.trim(), 'exiting');
 });
+
+test('a child process does not inherit the store\'s connections (close-on-exec sockets)', async (t) => {
+  const fs = require('node:fs');
+  const { execFileSync } = require('node:child_process');
+  const server = await useServer(t);
+  await server.createTable('sessions');
+  const store = server.store();
+  await store.set('k', { v: 1 }, 60000);
+  await Promise.all(Array.from({ length: 8 }, () => store.get('k')));
+  // the inodes of this process's TCP sockets to the server, from /proc/net/tcp
+  const port = Number(new URL(server.endpoint).port).toString(16).toUpperCase().padStart(4, '0');
+  const ours = new Set();
+  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length > 9 && f[2].endsWith(`:${port}`)) ours.add(f[9]);
+  }
+  assert.ok(ours.size >= 1, 'no connection to the server found in /proc/net/tcp');
+  // what a child process holds open
+  const listing = execFileSync('/bin/sh', ['-c', 'for f in /proc/self/fd/*; do readlink "$f"; done'], { encoding: 'utf8' });
+  const inherited = [...listing.matchAll(/socket:\[(\d+)\]/g)].map((m) => m[1]).filter((inode) => ours.has(inode));
+  assert.deepEqual(inherited, [], 'the child holds connections of the store');
+});
