@@ -59,6 +59,7 @@ struct ddbs_client {
   ddbs_request *queue_head, *queue_tail; /* submitted, not yet seen by the worker */
   ddbs_request *done_head, *done_tail;   /* completed, not yet taken */
   int notify_pending;
+  int worker_waiting; /* the worker is (about to be) blocked in its poll: a submission must wake it */
   unsigned long long renotify_at_ms; /* the owner asked to be notified again at this time */
   int stopping; /* 1: drain then exit; */
   int aborting; /* 1: fail everything at once then exit */
@@ -1257,7 +1258,16 @@ static void worker_main(void *arg) {
     }
     if (raw_next >= 0 && raw_next < timeout) timeout = (int)raw_next;
     size_t nw = c->raw ? raw_poll_set(c) : 0; /* the connections' sockets, with libcurl's own */
+    uv_mutex_lock(&c->lock);
+    if (c->queue_head || c->stopping || c->aborting) timeout = 0; /* submitted meanwhile: no wait */
+    c->worker_waiting = timeout > 0;
+    uv_mutex_unlock(&c->lock);
     if (timeout > 0 || nw) curl_multi_poll(c->multi, nw ? c->wfds : NULL, (unsigned)nw, timeout, NULL);
+    if (timeout > 0) {
+      uv_mutex_lock(&c->lock);
+      c->worker_waiting = 0;
+      uv_mutex_unlock(&c->lock);
+    }
     if (nw) raw_events(c, nw);
     conn_reap(c);
   }
@@ -1377,9 +1387,10 @@ int ddbs_client_submit(ddbs_client *c, ddbs_request *r) {
   }
   r->next = NULL;
   r->status = DDBS_PENDING;
-  /* Only the first request into an empty queue wakes the worker: until the worker takes the
-   * queue, a wake-up is already on its way (saves a syscall per request under load). */
-  int wake = c->queue_head == NULL;
+  /* Only a request into an empty queue while the worker waits in its poll wakes it: a worker that
+   * is awake looks at the queue before it waits again, and until it takes the queue a wake-up is
+   * already on its way (saves a syscall per request under load). */
+  int wake = c->queue_head == NULL && c->worker_waiting;
   if (c->queue_tail) c->queue_tail->next = r;
   else c->queue_head = r;
   c->queue_tail = r;
