@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 JOBS=${FUZZ_JOBS:-1}
-ALL_TARGETS=(get_item put_item parse_error attr_to_json number sigv4)
+ALL_TARGETS=(get_item put_item parse_error attr_to_json number sigv4 http1)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
 
@@ -33,12 +33,14 @@ max_len() {
     parse_error) echo 1024 ;;
     sigv4) echo 2048 ;;
     number) echo 63 ;;
+    http1) echo 4096 ;;
     *) echo 4096 ;;
   esac
 }
 sources() {
   case "$1" in
     sigv4) echo "src/sigv4.c src/buf.c" ;;
+    http1) echo "src/http1.c src/buf.c" ;;
     *) echo "src/ddb_json.c src/buf.c" ;;
   esac
 }
