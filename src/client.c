@@ -897,7 +897,7 @@ static void raw_fail(ddbs_client *c, ddbs_conn *k, CURLcode res, const char *det
   ddbs_request *r = k->req;
   conn_close(c, k);
   if (!r) return;
-  if (detail && detail[0]) snprintf(r->curl_err, sizeof r->curl_err, "%s", detail);
+  if (detail && detail[0]) snprintf(r->curl_err, sizeof r->curl_err, "%.*s", (int)sizeof r->curl_err - 1, detail);
   on_done(c, r, res);
 }
 
@@ -945,6 +945,13 @@ static int http1_body(void *user, const char *data, size_t len) {
   return on_body((char *)data, 1, len, user) == len ? 0 : 1;
 }
 
+/* curl_easy_send/recv failed with rc: libcurl's detail when it gave one. */
+static void conn_curl_error(ddbs_client *c, ddbs_conn *k, CURLcode rc, CURLcode as, const char *what) {
+  char detail[CURL_ERROR_SIZE + 64];
+  snprintf(detail, sizeof detail, "%s: %s", what, k->curl_err[0] ? k->curl_err : curl_easy_strerror(rc));
+  conn_io_error(c, k, as, detail);
+}
+
 static void conn_send(ddbs_client *c, ddbs_conn *k) {
   ddbs_request *r = k->req;
   while (k->out_off < r->hdrbuf.len) {
@@ -955,9 +962,7 @@ static void conn_send(ddbs_client *c, ddbs_conn *k) {
       return;
     }
     if (rc != CURLE_OK) {
-      char detail[CURL_ERROR_SIZE + 64];
-      snprintf(detail, sizeof detail, "sending the request failed: %s", k->curl_err[0] ? k->curl_err : curl_easy_strerror(rc));
-      conn_io_error(c, k, CURLE_SEND_ERROR, detail);
+      conn_curl_error(c, k, rc, CURLE_SEND_ERROR, "sending the request failed");
       return;
     }
     k->out_off += n;
@@ -965,20 +970,16 @@ static void conn_send(ddbs_client *c, ddbs_conn *k) {
   k->want = POLLIN;
 }
 
+/* Reads what arrived on k (which carries a request: idle connections are looked at by
+ * check_idle()). */
 static void conn_recv(ddbs_client *c, ddbs_conn *k) {
   ddbs_http1_sink sink = {http1_header, http1_body, k->req};
   for (;;) {
     size_t n = 0;
     CURLcode rc = curl_easy_recv(k->easy, c->rbuf, sizeof c->rbuf, &n);
     if (rc == CURLE_AGAIN) return;
-    if (!k->req) { /* an idle connection that became readable: closed by the server (or garbage) */
-      conn_close(c, k);
-      return;
-    }
     if (rc != CURLE_OK) {
-      char detail[CURL_ERROR_SIZE + 64];
-      snprintf(detail, sizeof detail, "receiving the answer failed: %s", k->curl_err[0] ? k->curl_err : curl_easy_strerror(rc));
-      conn_io_error(c, k, CURLE_RECV_ERROR, detail);
+      conn_curl_error(c, k, rc, CURLE_RECV_ERROR, "receiving the answer failed");
       return;
     }
     if (n == 0) { /* the server closed the connection */
