@@ -4,9 +4,10 @@
  *               ddbs_client_set_credentials, ddbs_client_shutdown, ddbs_client_free.
  * Worker thread: everything static below worker_main(): it builds request bodies (ddb_json.c),
  *               signs them (sigv4.c), sends them on keep-alive connections that libcurl opened
- *               and http1.c frames (or, through a proxy, on libcurl's own HTTP), retries what can be retried (backoff with full jitter and a retry
- *               budget, as the AWS SDKs' standard mode), parses the answers and moves finished
- *               requests to the completion list, then calls notify().
+ *               and http1.c frames (or, through a proxy, on libcurl's own HTTP), retries what
+ *               can be retried (backoff with full jitter and a retry budget, as the AWS SDKs'
+ *               standard mode), parses the answers and moves finished requests to the
+ *               completion list, then calls notify().
  * Shared state (queue, completion list, credentials, flags) is guarded by c->lock. */
 #include "client.h"
 
@@ -76,12 +77,10 @@ struct ddbs_client {
   int completed_unnotified;             /* complete() ran since the last notify_owner() */
   void *easy_pool[EASY_POOL_MAX];
   int easy_pool_len;
-  unsigned char signing_key[32];
-  ddbs_sigv4_signer *signer; /* digest states with the signing key's HMAC pads absorbed */
+  ddbs_sigv4_signer *signer; /* the signing key, its HMAC pads absorbed (wiped on change and free) */
   CURLSH *share;             /* DNS and TLS sessions, shared by the connections (worker only) */
   ddbs_conn *conns;          /* every connection, linked through ->next */
   ddbs_conn *idle;           /* connected and free, most recently used first (->next_idle) */
-  int conn_count;
   unsigned long long idle_checked_ms; /* when the idle connections were last looked at */
   struct curl_waitfd *wfds;  /* the connections' sockets for curl_multi_poll, and their owners */
   ddbs_conn **wmap;
@@ -286,9 +285,9 @@ static void active_remove(ddbs_client *c, ddbs_request *r) {
  * of the worker's CPU per request). Each connection has its own multi handle, so libcurl never
  * prunes or checks one connection while setting up another; DNS answers and TLS sessions are
  * shared through c->share. A connection carries one request at a time (keep-alive, no
- * pipelining); free ones wait in c->idle, most recent first. One whose peer has closed it is found
- * when a request on it gets no byte back: the request then moves once to another connection
- * (as libcurl itself does for a reused connection). */
+ * pipelining); free ones wait in c->idle, most recent first. Idle ones the server closed are
+ * found once a second (check_idle); one found only when a request on it gets no byte back moves
+ * the request once to a fresh connection (as libcurl itself does for a reused connection). */
 struct ddbs_conn {
   CURLM *multi;
   CURL *easy;
@@ -379,7 +378,6 @@ static void conn_reap(ddbs_client *c) {
       continue;
     }
     *pp = k->next;
-    c->conn_count--;
     conn_destroy(k);
   }
 }
@@ -430,7 +428,6 @@ static ddbs_conn *conn_new(ddbs_client *c, long connect_timeout, long attempt_ti
   if (curl_multi_add_handle(k->multi, e) != CURLM_OK) goto fail;
   k->next = c->conns;
   c->conns = k;
-  c->conn_count++;
   return k;
 fail:
   conn_destroy(k);
@@ -556,10 +553,13 @@ static int start_attempt(ddbs_client *c, ddbs_request *r) {
   }
   if (!c->has_signing_key || c->signing_generation != c->cred_generation ||
       memcmp(c->signing_date, amz_date, 8) != 0) {
+    unsigned char key[32];
     memcpy(c->signing_date, amz_date, 8);
     c->signing_date[8] = '\0';
-    if (ddbs_sigv4_signing_key(c->secret.data, c->signing_date, c->region, "dynamodb", c->signing_key) != 0 ||
-        ddbs_sigv4_signer_set_key(c->signer, c->signing_key) != 0) {
+    int key_ok = ddbs_sigv4_signing_key(c->secret.data, c->signing_date, c->region, "dynamodb", key) == 0 &&
+                 ddbs_sigv4_signer_set_key(c->signer, key) == 0;
+    ddbs_secure_zero(key, sizeof key);
+    if (!key_ok) {
       uv_mutex_unlock(&c->lock);
       c->has_signing_key = 0;
       set_error(r, "SigningError", "cannot derive the signing key", 0);
@@ -909,7 +909,6 @@ static void raw_done(ddbs_client *c, ddbs_conn *k) {
   r->conn = NULL;
   if (k->rd.keep_alive) {
     k->uses++;
-    k->want = 0;
     k->next_idle = c->idle;
     c->idle = k;
   } else {
@@ -1467,7 +1466,6 @@ void ddbs_client_free(ddbs_client *c) {
   ddbs_buf_wipe_free(&c->akid);
   ddbs_buf_wipe_free(&c->secret);
   ddbs_buf_wipe_free(&c->token);
-  ddbs_secure_zero(c->signing_key, sizeof c->signing_key);
   ddbs_sigv4_signer_free(c->signer);
   free(c->url);
   free(c->host);

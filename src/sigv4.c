@@ -614,26 +614,25 @@ void ddbs_sigv4_signer_free(ddbs_sigv4_signer *s) {
   free(s);
 }
 
-int ddbs_sigv4_signer_set_key(ddbs_sigv4_signer *s, const unsigned char signing_key[32]) {
+/* ctx = SHA-256 after absorbing the 32-byte key, zero-padded to the 64-byte block, XOR byte
+ * (HMAC, RFC 2104: 0x36 for the inner pad, 0x5c for the outer). */
+static int absorb_pad(ddbs_sigv4_signer *s, EVP_MD_CTX *ctx, const unsigned char key[32], unsigned char byte) {
   unsigned char pad[64];
-  int rc = -1;
+  memset(pad, byte, sizeof pad);
+  for (int i = 0; i < 32; i++) pad[i] ^= key[i];
+  int ok = EVP_MD_CTX_copy_ex(ctx, s->fresh) == 1 && EVP_DigestUpdate(ctx, pad, sizeof pad) == 1;
+  ddbs_secure_zero(pad, sizeof pad);
+  return ok ? 0 : -1;
+}
+
+int ddbs_sigv4_signer_set_key(ddbs_sigv4_signer *s, const unsigned char signing_key[32]) {
   if (!s || !signing_key) return -1;
   if (s->has_key && memcmp(s->key, signing_key, 32) == 0) return 0;
   s->has_key = 0;
-  /* HMAC (RFC 2104) with a 32-byte key: the key zero-padded to SHA-256's 64-byte block */
-  memset(pad, 0x36, sizeof pad);
-  for (int i = 0; i < 32; i++) pad[i] ^= signing_key[i];
-  if (EVP_MD_CTX_copy_ex(s->inner, s->fresh) != 1 || EVP_DigestUpdate(s->inner, pad, sizeof pad) != 1) goto cleanup;
-  memset(pad, 0x5c, sizeof pad);
-  for (int i = 0; i < 32; i++) pad[i] ^= signing_key[i];
-  if (EVP_MD_CTX_copy_ex(s->outer, s->fresh) != 1 || EVP_DigestUpdate(s->outer, pad, sizeof pad) != 1) goto cleanup;
+  if (absorb_pad(s, s->inner, signing_key, 0x36) != 0 || absorb_pad(s, s->outer, signing_key, 0x5c) != 0) return -1;
   memcpy(s->key, signing_key, 32);
   s->has_key = 1;
-  rc = 0;
-
-cleanup:
-  ddbs_secure_zero(pad, sizeof pad);
-  return rc;
+  return 0;
 }
 
 static int signer_sha256(ddbs_sigv4_signer *s, const void *data, size_t n, unsigned char out[32]) {
