@@ -9,9 +9,12 @@
       "sources": [
         "src/addon.cc",
         "src/client.c",
+        "src/conn.c",
+        "src/request.c",
+        "src/proxy.c",
         "src/sigv4.c",
         "src/ddb_json.c",
-        "src/ddb_control.c",
+        "src/ddb_number.c",
         "src/buf.c",
         "src/crc32.c",
         "src/http1.c"

@@ -140,16 +140,19 @@ declare namespace DynamoDBStore {
   type LocalErrorCode =
     | 'NetworkingError'
     | 'TimeoutError'
-    | 'SessionTooLarge'
-    | 'InvalidSession'
-    | 'StoreClosed'
-    | 'CredentialsError'
-    | 'SigningError'
-    | 'CRC32CheckFailed'
     | 'InvalidResponse'
     | 'ResponseTooLarge'
+    | 'CRC32CheckFailed'
+    | 'SessionTooLarge'
+    | 'InvalidSession'
+    | 'InvalidArgument'
+    | 'InvalidKey'
     | 'OutOfMemory'
-    | 'UnknownError';
+    | 'SigningError'
+    | 'CredentialsError'
+    | 'StoreClosed'
+    | 'UnknownError'
+    | 'InternalServerError';
 
   /**
    * The error a failed store operation rejects with. It has no `status` or `statusCode` on

@@ -19,4 +19,27 @@ class DynamoDBStoreError extends Error {
   }
 }
 
-module.exports = { DynamoDBStoreError };
+/**
+ * The store's own error codes (the others are DynamoDB's error names), in the order of
+ * src/errors.h, where they are defined; index.d.ts (LocalErrorCode) mirrors them too, and
+ * test/errors.test.js checks that the three agree.
+ */
+const LOCAL_ERROR_CODES = Object.freeze([
+  'NetworkingError',
+  'TimeoutError',
+  'InvalidResponse',
+  'ResponseTooLarge',
+  'CRC32CheckFailed',
+  'SessionTooLarge',
+  'InvalidSession',
+  'InvalidArgument',
+  'InvalidKey',
+  'OutOfMemory',
+  'SigningError',
+  'CredentialsError',
+  'StoreClosed',
+  'UnknownError',
+  'InternalServerError',
+]);
+
+module.exports = { DynamoDBStoreError, LOCAL_ERROR_CODES };

@@ -13,26 +13,21 @@
 #include <napi.h>
 #include <uv.h>
 
-#include <mutex>
+#include <cstring>
 #include <string>
 #include <vector>
 
 extern "C" {
-#include <curl/curl.h>
-#include <jansson.h>
-
-#include "client.h"
-#include "ddb_control.h"
-#include "sigv4.h"
+#include "core.h"
 }
 
 namespace {
 
 struct AddonData {
   Napi::FunctionReference errorClass;  // set by setup(); Error when unset
-  bool curlInitialized = false;
+  bool coreInitialized = false;
   ~AddonData() {
-    if (curlInitialized) curl_global_cleanup();
+    if (coreInitialized) ddbs_core_global_cleanup();
   }
 };
 
@@ -67,7 +62,8 @@ struct Core {
 
   void Drain(napi_env env);
   void Teardown(bool abort);
-  void Settle(napi_env env, ddbs_request* r);
+  bool Settle(napi_env env, ddbs_request* r);
+  void FreeList(ddbs_request* list);
 };
 
 AddonData* GetData(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
@@ -96,43 +92,85 @@ void Core::CleanupHook(void* arg) {
   core->Teardown(true);
 }
 
-Napi::Value MakeError(Napi::Env env, ddbs_request* r) {
-  std::string message = r->err_message[0] ? r->err_message : r->err_code;
-  Napi::Object err;
-  AddonData* data = GetData(env);
-  if (data && !data->errorClass.IsEmpty()) {
-    err = data->errorClass.New({Napi::String::New(env, message)}).As<Napi::Object>();
-  } else {
-    err = Napi::Error::New(env, message).Value();
-  }
-  if (env.IsExceptionPending()) {  // the error class threw: fall back to a plain Error
-    env.GetAndClearPendingException();
-    err = Napi::Error::New(env, message).Value();
-  }
-  err.Set("code", Napi::String::New(env, r->err_code));
-  err.Set("operation", Napi::String::New(env, r->op_name));
-  if (r->http_status > 0) err.Set("httpStatusCode", Napi::Number::New(env, (double)r->http_status));
-  if (r->request_id[0]) err.Set("requestId", Napi::String::New(env, r->request_id));
-  err.Set("attempts", Napi::Number::New(env, r->attempts));
-  err.Set("retryable", Napi::Boolean::New(env, r->retryable != 0));
-  return err;
+// The completion path uses raw napi calls whose status is checked, never node-addon-api calls that
+// throw on failure: a completion can be delivered while the environment is being torn down (a
+// worker_thread terminated with requests in flight), when no JavaScript can run and every call
+// fails; node-addon-api built without C++ exceptions would turn such a failure into
+// napi_fatal_error and abort the whole process. A failed call here means: stop settling.
+
+// Sets a property; false when the environment cannot run JavaScript any more.
+bool SetProp(napi_env env, napi_value obj, const char* name, napi_value v) {
+  return v != nullptr && napi_set_named_property(env, obj, name, v) == napi_ok;
 }
 
-void Core::Settle(napi_env env, ddbs_request* r) {
-  Pending* p = static_cast<Pending*>(r->user);
-  Napi::Env e(env);
-  if (r->status == DDBS_FAILED) {
-    napi_reject_deferred(env, p->deferred, MakeError(e, r));
-  } else if (r->status == DDBS_OK && (r->op == DDBS_OP_GET_ITEM || r->op == DDBS_OP_RAW)) {
-    napi_value s;
-    napi_create_string_utf8(env, r->result.data ? r->result.data : "", r->result.len, &s);
-    napi_resolve_deferred(env, p->deferred, s);
-  } else {
-    napi_resolve_deferred(env, p->deferred, e.Undefined());
+napi_value Str(napi_env env, const char* s, size_t n = NAPI_AUTO_LENGTH) {
+  napi_value v = nullptr;
+  if (napi_create_string_utf8(env, s, n, &v) != napi_ok) return nullptr;
+  return v;
+}
+
+// A DynamoDBStoreError (or Error) with code and message, and, for a failed request r, its details;
+// nullptr when the environment cannot run JavaScript any more.
+napi_value MakeError(napi_env env, const char* code, const char* message, const ddbs_request* r) {
+  napi_value msg = Str(env, message);
+  if (!msg) return nullptr;
+  napi_value err = nullptr;
+  AddonData* data = nullptr;
+  napi_get_instance_data(env, reinterpret_cast<void**>(&data));
+  if (data && !data->errorClass.IsEmpty()) {
+    napi_value ctor = nullptr;
+    if (napi_get_reference_value(env, data->errorClass, &ctor) == napi_ok && ctor &&
+        napi_new_instance(env, ctor, 1, &msg, &err) != napi_ok) {
+      bool pending = false;
+      if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+        napi_value ignored;
+        napi_get_and_clear_last_exception(env, &ignored);
+      }
+      err = nullptr;
+    }
   }
-  if (e.IsExceptionPending()) e.GetAndClearPendingException();
+  if (!err && napi_create_error(env, nullptr, msg, &err) != napi_ok) return nullptr;
+  napi_value v;
+  bool ok = SetProp(env, err, "code", Str(env, code));
+  if (ok && r) ok = SetProp(env, err, "operation", Str(env, r->op_name));
+  if (ok && r && r->http_status > 0)
+    ok = napi_create_double(env, (double)r->http_status, &v) == napi_ok && SetProp(env, err, "httpStatusCode", v);
+  if (ok && r && r->request_id[0]) ok = SetProp(env, err, "requestId", Str(env, r->request_id));
+  if (ok && r) ok = napi_create_int32(env, r->attempts, &v) == napi_ok && SetProp(env, err, "attempts", v);
+  if (ok) ok = napi_get_boolean(env, r && r->retryable != 0, &v) == napi_ok && SetProp(env, err, "retryable", v);
+  return ok ? err : nullptr;
+}
+
+napi_value MakeError(napi_env env, ddbs_request* r) {
+  return MakeError(env, r->err_code, r->err_message[0] ? r->err_message : r->err_code, r);
+}
+
+// Throws a TypeError from a JavaScript call; does nothing when the environment cannot take it.
+void ThrowType(napi_env env, const char* message) { napi_throw_type_error(env, nullptr, message); }
+
+// Settles r's promise and frees r. false when the environment cannot run JavaScript any more.
+bool Core::Settle(napi_env env, ddbs_request* r) {
+  Pending* p = static_cast<Pending*>(r->user);
+  napi_value v = nullptr;
+  bool ok;
+  if (r->status == DDBS_FAILED) {
+    v = MakeError(env, r);
+    ok = v && napi_reject_deferred(env, p->deferred, v) == napi_ok;
+  } else {
+    if (r->status == DDBS_OK && (r->op == DDBS_OP_GET_ITEM || r->op == DDBS_OP_RAW))
+      v = Str(env, r->result.data ? r->result.data : "", r->result.len);
+    else
+      napi_get_undefined(env, &v);
+    ok = v && napi_resolve_deferred(env, p->deferred, v) == napi_ok;
+  }
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+  }
   delete p;
   ddbs_request_free(r);
+  return ok;
 }
 
 // Node's thread-safe function dispatches queued calls in a loop (up to 1000) before it returns to
@@ -155,14 +193,23 @@ void Core::Drain(napi_env env) {
     }
   }
   ddbs_request* list = ddbs_client_take_completed(client);
+  bool alive = true;
   while (list) {
     ddbs_request* r = list;
     list = r->next;
     r->next = nullptr;
-    Napi::HandleScope scope(Napi::Env{env});
-    Settle(env, r);
     inflight--;
+    napi_handle_scope scope = nullptr;
+    if (alive && napi_open_handle_scope(env, &scope) == napi_ok) {
+      alive = Settle(env, r);
+      napi_close_handle_scope(env, scope);
+    } else {
+      alive = false;  // JavaScript cannot run: nobody can await these any more
+      delete static_cast<Pending*>(r->user);
+      ddbs_request_free(r);
+    }
   }
+  if (!alive) return;
   if (inflight == 0) {
     if (refed) {
       napi_unref_threadsafe_function(env, tsfn);
@@ -173,11 +220,19 @@ void Core::Drain(napi_env env) {
       Teardown(false);
       for (napi_deferred d : closeWaiters) {
         napi_value undef;
-        napi_get_undefined(env, &undef);
-        napi_resolve_deferred(env, d, undef);
+        if (napi_get_undefined(env, &undef) != napi_ok || napi_resolve_deferred(env, d, undef) != napi_ok) break;
       }
       closeWaiters.clear();
     }
+  }
+}
+
+void Core::FreeList(ddbs_request* list) {
+  while (list) {
+    ddbs_request* r = list;
+    list = r->next;
+    delete static_cast<Pending*>(r->user);
+    ddbs_request_free(r);
   }
 }
 
@@ -193,13 +248,7 @@ void Core::Teardown(bool abort) {
     ddbs_client_shutdown(client, abort ? 1 : 0);
     // Requests that completed while shutting down: on abort (env going away, or the JS object
     // collected) nobody can await them any more, so just free them.
-    ddbs_request* list = ddbs_client_take_completed(client);
-    while (list) {
-      ddbs_request* r = list;
-      list = r->next;
-      delete static_cast<Pending*>(r->user);
-      ddbs_request_free(r);
-    }
+    FreeList(ddbs_client_take_completed(client));
     ddbs_client_free(client);
     client = nullptr;
   }
@@ -210,52 +259,43 @@ void Core::Teardown(bool abort) {
 }
 
 // ------------------------------------------------------------------ the JS class
+//
+// NativeStore is defined with raw napi callbacks, not node-addon-api's ObjectWrap: its methods can
+// be called while the environment is being torn down (a continuation that runs after
+// worker.terminate()), when napi_unwrap and every call that runs JavaScript fail; node-addon-api
+// built without C++ exceptions turns such a failure into napi_fatal_error, which aborts the whole
+// process. Here a failed call makes the method return undefined.
 
-class NativeStore : public Napi::ObjectWrap<NativeStore> {
- public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "NativeStore",
-                       {
-                           InstanceMethod<&NativeStore::Get>("get"),
-                           InstanceMethod<&NativeStore::Put>("put"),
-                           InstanceMethod<&NativeStore::Delete>("delete"),
-                           InstanceMethod<&NativeStore::Control>("control"),
-                           InstanceMethod<&NativeStore::SetCredentials>("setCredentials"),
-                           InstanceMethod<&NativeStore::Close>("close"),
-                           InstanceMethod<&NativeStore::Inflight>("inflight"),
-                       });
-  }
-
-  explicit NativeStore(const Napi::CallbackInfo& info);
-  ~NativeStore() override {
-    if (core_) {
-      core_->ownerSlot = nullptr;
-      core_->Teardown(true);  // the Core itself goes with its thread-safe function
-      core_ = nullptr;
+struct NativeStore {
+  Core* core = nullptr;
+  ~NativeStore() {
+    if (core) {
+      core->ownerSlot = nullptr;
+      core->Teardown(true);  // the Core itself goes with its thread-safe function
+      core = nullptr;
     }
   }
-
- private:
-  Napi::Value Get(const Napi::CallbackInfo& info);
-  Napi::Value Put(const Napi::CallbackInfo& info);
-  Napi::Value Delete(const Napi::CallbackInfo& info);
-  Napi::Value Control(const Napi::CallbackInfo& info);
-  Napi::Value SetCredentials(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value Inflight(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), core_ ? (double)core_->inflight : 0);
-  }
-
-  Napi::Value Submit(Napi::Env env, ddbs_request* r);
-  Napi::Value Rejected(Napi::Env env, const char* code, const std::string& message);
-
-  Core* core_ = nullptr;
 };
 
+// The call's receiver and arguments; nullptr when the environment cannot run JavaScript.
+NativeStore* Receiver(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv) {
+  napi_value self;
+  void* p = nullptr;
+  if (napi_get_cb_info(env, info, argc, argv, &self, nullptr) != napi_ok) return nullptr;
+  if (napi_unwrap(env, self, &p) != napi_ok) return nullptr;
+  return static_cast<NativeStore*>(p);
+}
+
+napi_valuetype TypeOf(napi_env env, napi_value v) {
+  napi_valuetype t = napi_undefined;
+  if (!v || napi_typeof(env, v, &t) != napi_ok) return napi_undefined;
+  return t;
+}
+
 // Reads a JS string into malloc'd UTF-8 (NUL-terminated). Returns false when not a string.
-bool CopyString(Napi::Env env, Napi::Value v, char** out, size_t* len) {
+bool CopyString(napi_env env, napi_value v, char** out, size_t* len) {
   size_t n = 0;
-  if (napi_get_value_string_utf8(env, v, nullptr, 0, &n) != napi_ok) return false;
+  if (TypeOf(env, v) != napi_string || napi_get_value_string_utf8(env, v, nullptr, 0, &n) != napi_ok) return false;
   char* p = static_cast<char*>(malloc(n + 1));
   if (!p) return false;
   napi_get_value_string_utf8(env, v, p, n + 1, &n);
@@ -264,27 +304,65 @@ bool CopyString(Napi::Env env, Napi::Value v, char** out, size_t* len) {
   return true;
 }
 
-std::string GetStringProp(Napi::Object o, const char* name) {
-  Napi::Value v = o.Get(name);
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+// A string property (false when it is absent or not a string: then out is "").
+bool GetStringProp(napi_env env, napi_value o, const char* name, std::string* out) {
+  napi_value v;
+  char* p = nullptr;
+  size_t n = 0;
+  out->clear();
+  if (napi_get_named_property(env, o, name, &v) != napi_ok || !CopyString(env, v, &p, &n)) return false;
+  out->assign(p, n);
+  free(p);
+  return true;
 }
 
-double GetNumberProp(Napi::Object o, const char* name, double dflt) {
-  Napi::Value v = o.Get(name);
-  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : dflt;
+// A whole number option, clamped to [lo, hi] before any cast (lib/config.js refuses out-of-range
+// values first; a double beyond long's range cast to long is undefined behaviour).
+long long GetIntProp(napi_env env, napi_value o, const char* name, long long dflt, long long lo, long long hi) {
+  napi_value v;
+  double d;
+  if (napi_get_named_property(env, o, name, &v) != napi_ok || TypeOf(env, v) != napi_number ||
+      napi_get_value_double(env, v, &d) != napi_ok || d != d)
+    return dflt;
+  if (d <= (double)lo) return lo;
+  if (d >= (double)hi) return hi;
+  return (long long)d;
 }
 
-NativeStore::NativeStore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeStore>(info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) {
-    Napi::TypeError::New(env, "NativeStore(config): config must be an object").ThrowAsJavaScriptException();
-    return;
+bool GetBoolProp(napi_env env, napi_value o, const char* name) {
+  napi_value v;
+  bool b = false;
+  if (napi_get_named_property(env, o, name, &v) != napi_ok || TypeOf(env, v) != napi_boolean) return false;
+  napi_get_value_bool(env, v, &b);
+  return b;
+}
+
+void FinalizeStore(napi_env, void* data, void*) { delete static_cast<NativeStore*>(data); }
+
+// new NativeStore(config)
+napi_value StoreNew(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1] = {nullptr}, self;
+  if (napi_get_cb_info(env, info, &argc, argv, &self, nullptr) != napi_ok) return nullptr;
+  if (argc < 1 || TypeOf(env, argv[0]) != napi_object) {
+    ThrowType(env, "NativeStore(config): config must be an object");
+    return nullptr;
   }
-  Napi::Object cfg = info[0].As<Napi::Object>();
-  std::string url = GetStringProp(cfg, "url"), host = GetStringProp(cfg, "host"),
-              region = GetStringProp(cfg, "region"), table = GetStringProp(cfg, "table"),
-              hashKey = GetStringProp(cfg, "hashKey"), ttlKey = GetStringProp(cfg, "ttlKey"),
-              caFile = GetStringProp(cfg, "caFile"), userAgent = GetStringProp(cfg, "userAgent");
+  napi_value cfg = argv[0];
+  std::string url, host, region, table, hashKey, ttlKey, caFile, userAgent, proxy, noProxy;
+  struct {
+    const char* name;
+    std::string* out;
+  } strs[] = {{"url", &url},         {"host", &host},           {"region", &region}, {"table", &table},
+              {"hashKey", &hashKey}, {"ttlKey", &ttlKey},       {"caFile", &caFile}, {"userAgent", &userAgent},
+              {"proxy", &proxy},     {"noProxy", &noProxy}};
+  for (auto& e : strs) {
+    GetStringProp(env, cfg, e.name, e.out);
+    if (strlen(e.out->c_str()) != e.out->size()) {  // C would cut it at the NUL
+      ThrowType(env, "NativeStore(config): a setting holds a NUL character");
+      return nullptr;
+    }
+  }
   ddbs_client_config c{};
   c.url = url.c_str();
   c.host = host.c_str();
@@ -292,59 +370,66 @@ NativeStore::NativeStore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Nati
   c.table = table.c_str();
   c.hash_key = hashKey.c_str();
   c.ttl_key = ttlKey.c_str();
-  c.consistent_read = cfg.Get("consistentRead").ToBoolean().Value() ? 1 : 0;
-  c.max_attempts = (int)GetNumberProp(cfg, "maxAttempts", 3);
-  c.connect_timeout_ms = (long)GetNumberProp(cfg, "connectTimeout", 1000);
-  c.attempt_timeout_ms = (long)GetNumberProp(cfg, "requestTimeout", 3000);
-  c.total_timeout_ms = (long)GetNumberProp(cfg, "operationTimeout", 10000);
+  c.consistent_read = GetBoolProp(env, cfg, "consistentRead") ? 1 : 0;
+  constexpr long long kMaxMs = 2147483647LL;  // lib/config.js LIMITS
+  c.max_attempts = (int)GetIntProp(env, cfg, "maxAttempts", 3, 1, 100);
+  c.connect_timeout_ms = (long)GetIntProp(env, cfg, "connectTimeout", 1000, 1, kMaxMs);
+  c.attempt_timeout_ms = (long)GetIntProp(env, cfg, "requestTimeout", 3000, 1, kMaxMs);
+  c.total_timeout_ms = (long)GetIntProp(env, cfg, "operationTimeout", 10000, 1, kMaxMs);
   c.ca_file = caFile.empty() ? nullptr : caFile.c_str();
   c.user_agent = userAgent.empty() ? nullptr : userAgent.c_str();
-  c.max_response_bytes = (size_t)GetNumberProp(cfg, "maxResponseBytes", 16 * 1024 * 1024);
-  c.max_connections = (int)GetNumberProp(cfg, "maxConnections", 256);
+  c.proxy = proxy.empty() ? nullptr : proxy.c_str();
+  c.no_proxy = noProxy.empty() ? nullptr : noProxy.c_str();
+  c.max_response_bytes = (size_t)GetIntProp(env, cfg, "maxResponseBytes", 16 * 1024 * 1024, 1024, 1LL << 32);
+  c.max_connections = (int)GetIntProp(env, cfg, "maxConnections", 256, 1, 65536);
 
+  NativeStore* ns = new NativeStore();
+  if (napi_wrap(env, self, ns, FinalizeStore, nullptr, nullptr) != napi_ok) {
+    delete ns;
+    return nullptr;
+  }
   Core* core = new Core();
   core->env = env;
   core->table = table;
   napi_get_uv_event_loop(env, &core->loop);
-  napi_value name = Napi::String::New(env, "koa-session-dynamodb-store");
-  if (napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, core, Core::Finalize, core,
-                                      Core::CallJs, &core->tsfn) != napi_ok) {
+  napi_value name = Str(env, "koa-session-dynamodb-store");
+  if (!name || napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, core, Core::Finalize, core,
+                                               Core::CallJs, &core->tsfn) != napi_ok) {
     delete core;
-    Napi::Error::New(env, "cannot create the store's thread-safe function").ThrowAsJavaScriptException();
-    return;
+    napi_throw_error(env, nullptr, "cannot create the store's thread-safe function");
+    return nullptr;
   }
   napi_unref_threadsafe_function(env, core->tsfn);  // idle: never keeps the process alive
   char err[256] = "";
   core->client = ddbs_client_new(&c, Core::Notify, core, err, sizeof err);
   if (!core->client) {
     core->Teardown(true);
-    Napi::Error::New(env, std::string("cannot start the store: ") + err).ThrowAsJavaScriptException();
-    return;
+    napi_throw_error(env, nullptr, (std::string("cannot start the store: ") + err).c_str());
+    return nullptr;
   }
   // Registered after the thread-safe function, so it runs before Node closes that function.
   if (napi_add_env_cleanup_hook(env, Core::CleanupHook, core) == napi_ok) core->hookAdded = true;
-  napi_create_reference(env, info.This(), 0, &core->wrapper);
-  core_ = core;
-  core->ownerSlot = &core_;
+  napi_create_reference(env, self, 0, &core->wrapper);
+  ns->core = core;
+  core->ownerSlot = &ns->core;
+  return self;
 }
 
-Napi::Value NativeStore::Rejected(Napi::Env env, const char* code, const std::string& message) {
-  auto d = Napi::Promise::Deferred::New(env);
-  Napi::Object err = Napi::Error::New(env, message).Value();
-  AddonData* data = GetData(env);
-  if (data && !data->errorClass.IsEmpty()) {
-    Napi::Value e = data->errorClass.New({Napi::String::New(env, message)});
-    if (env.IsExceptionPending()) env.GetAndClearPendingException();
-    else err = e.As<Napi::Object>();
-  }
-  err.Set("code", Napi::String::New(env, code));
-  err.Set("retryable", Napi::Boolean::New(env, false));
-  d.Reject(err);
-  return d.Promise();
+// A promise already rejected with a DynamoDBStoreError (code, message); nullptr when the
+// environment cannot run JavaScript.
+napi_value Rejected(napi_env env, const char* code, const char* message) {
+  napi_deferred d;
+  napi_value promise;
+  if (napi_create_promise(env, &d, &promise) != napi_ok) return nullptr;
+  napi_value err = MakeError(env, code, message, nullptr);
+  if (!err) napi_get_undefined(env, &err);
+  napi_reject_deferred(env, d, err);
+  return promise;
 }
 
-Napi::Value NativeStore::Submit(Napi::Env env, ddbs_request* r) {
-  if (!core_ || core_->closing || core_->tornDown) {
+napi_value Submit(napi_env env, NativeStore* ns, ddbs_request* r) {
+  Core* core = ns->core;
+  if (!core || core->closing || core->tornDown) {
     ddbs_request_free(r);
     return Rejected(env, "StoreClosed", "the store is closed");
   }
@@ -352,139 +437,166 @@ Napi::Value NativeStore::Submit(Napi::Env env, ddbs_request* r) {
   napi_value promise;
   if (napi_create_promise(env, &deferred, &promise) != napi_ok) {
     ddbs_request_free(r);
-    return Rejected(env, "OutOfMemory", "cannot create a promise");
+    return nullptr;  // JavaScript cannot run (environment teardown), or out of memory
   }
   Pending* p = new Pending{deferred};
   r->user = p;
-  if (ddbs_client_submit(core_->client, r) != 0) {
+  if (ddbs_client_submit(core->client, r) != 0) {
     r->user = nullptr;
     ddbs_request_free(r);
     delete p;
-    napi_value err = Napi::Error::New(env, "the store is closed").Value();
+    napi_value err = MakeError(env, "StoreClosed", "the store is closed", nullptr);
+    if (!err) napi_get_undefined(env, &err);
     napi_reject_deferred(env, deferred, err);
-    return Napi::Value(env, promise);
+    return promise;
   }
-  if (core_->inflight++ == 0 && !core_->refed) {
-    napi_ref_threadsafe_function(env, core_->tsfn);
-    if (core_->wrapper) napi_reference_ref(env, core_->wrapper, nullptr);  // not collected mid-flight
-    core_->refed = true;
+  if (core->inflight++ == 0 && !core->refed) {
+    napi_ref_threadsafe_function(env, core->tsfn);
+    if (core->wrapper) napi_reference_ref(env, core->wrapper, nullptr);  // not collected mid-flight
+    core->refed = true;
   }
-  return Napi::Value(env, promise);
+  return promise;
 }
 
 // get(key: string) -> Promise<string | undefined>  (the session's JSON text)
-Napi::Value NativeStore::Get(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  ddbs_request* r = ddbs_request_new(DDBS_OP_GET_ITEM, "GetItem");
-  if (!r || info.Length() < 1 || !CopyString(env, info[0], &r->key, &r->key_len)) {
+// delete(key: string) -> Promise<void>
+napi_value KeyOp(napi_env env, napi_callback_info info, int op, const char* name, const char* usage) {
+  size_t argc = 1;
+  napi_value argv[1] = {nullptr};
+  NativeStore* ns = Receiver(env, info, &argc, argv);
+  if (!ns) return nullptr;
+  ddbs_request* r = ddbs_request_new(op, name);
+  if (!r || argc < 1 || !CopyString(env, argv[0], &r->key, &r->key_len)) {
     ddbs_request_free(r);
-    return Rejected(env, "InvalidKey", "get(key): key must be a string");
+    return Rejected(env, "InvalidKey", usage);
   }
-  return Submit(env, r);
+  return Submit(env, ns, r);
+}
+
+napi_value StoreGet(napi_env env, napi_callback_info info) {
+  return KeyOp(env, info, DDBS_OP_GET_ITEM, "GetItem", "get(key): key must be a string");
+}
+
+napi_value StoreDelete(napi_env env, napi_callback_info info) {
+  return KeyOp(env, info, DDBS_OP_DELETE_ITEM, "DeleteItem", "delete(key): key must be a string");
 }
 
 // put(key: string, sessionJson: string, expiresEpochSeconds: number) -> Promise<void>
-Napi::Value NativeStore::Put(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value StorePut(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3] = {nullptr, nullptr, nullptr};
+  NativeStore* ns = Receiver(env, info, &argc, argv);
+  if (!ns) return nullptr;
   ddbs_request* r = ddbs_request_new(DDBS_OP_PUT_ITEM, "PutItem");
-  if (!r || info.Length() < 3 || !CopyString(env, info[0], &r->key, &r->key_len) ||
-      !CopyString(env, info[1], &r->session, &r->session_len) || !info[2].IsNumber()) {
+  int64_t expires = 0;
+  if (!r || argc < 3 || !CopyString(env, argv[0], &r->key, &r->key_len) ||
+      !CopyString(env, argv[1], &r->session, &r->session_len) || TypeOf(env, argv[2]) != napi_number ||
+      napi_get_value_int64(env, argv[2], &expires) != napi_ok) {
     ddbs_request_free(r);
-    return Rejected(env, "InvalidArgument", "put(key, json, expires): key and json must be strings");
+    return Rejected(env, "InvalidArgument", "put(key, json, expires): key and json must be strings, expires a number");
   }
-  r->expires = info[2].As<Napi::Number>().Int64Value();
-  return Submit(env, r);
+  r->expires = expires;
+  return Submit(env, ns, r);
 }
 
-// delete(key: string) -> Promise<void>
-Napi::Value NativeStore::Delete(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  ddbs_request* r = ddbs_request_new(DDBS_OP_DELETE_ITEM, "DeleteItem");
-  if (!r || info.Length() < 1 || !CopyString(env, info[0], &r->key, &r->key_len)) {
-    ddbs_request_free(r);
-    return Rejected(env, "InvalidKey", "delete(key): key must be a string");
-  }
-  return Submit(env, r);
-}
-
-// control(op, table, ...) -> Promise<string> (the answer's JSON text)
-//   control('DescribeTable', table) / control('DescribeTimeToLive', table)
-//   control('CreateTable', table, hashKey, payPerRequest, rcu, wcu)
-//   control('UpdateTable', table, rcu, wcu)
-//   control('UpdateTimeToLive', table, attribute, enabled)
-Napi::Value NativeStore::Control(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
-    return Rejected(env, "InvalidArgument", "control(op, table, ...): op and table must be strings");
-  std::string op = info[0].As<Napi::String>().Utf8Value();
-  std::string table = info[1].As<Napi::String>().Utf8Value();
-  auto str = [&](size_t i) { return i < info.Length() && info[i].IsString() ? info[i].As<Napi::String>().Utf8Value() : std::string(); };
-  auto num = [&](size_t i) { return i < info.Length() && info[i].IsNumber() ? info[i].As<Napi::Number>().Int64Value() : 0; };
-  auto flag = [&](size_t i) { return i < info.Length() && info[i].ToBoolean().Value(); };
-  ddbs_buf body = DDBS_BUF_INIT;
-  int rc = -1;
-  if (op == "DescribeTable" || op == "DescribeTimeToLive") {
-    rc = ddbs_body_table_name(table.c_str(), &body);
-  } else if (op == "CreateTable") {
-    rc = ddbs_body_create_table(table.c_str(), str(2).c_str(), flag(3) ? 1 : 0, num(4), num(5), &body);
-  } else if (op == "UpdateTable") {
-    rc = ddbs_body_update_table(table.c_str(), num(2), num(3), &body);
-  } else if (op == "UpdateTimeToLive") {
-    rc = ddbs_body_update_ttl(table.c_str(), str(2).c_str(), flag(3) ? 1 : 0, &body);
+// call(operation, body) -> Promise<string>: any DynamoDB operation, signed and sent by the core
+// (retries, timeouts, credentials as for the session operations). operation is the part after
+// "DynamoDB_20120810." (letters only); body is the request's JSON text. Resolves the answer's JSON.
+napi_value StoreCall(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2] = {nullptr, nullptr};
+  NativeStore* ns = Receiver(env, info, &argc, argv);
+  if (!ns) return nullptr;
+  char *op = nullptr, *body = nullptr;
+  size_t opn = 0, len = 0;
+  ddbs_request* r = nullptr;
+  napi_value result = nullptr;
+  bool ok = argc >= 2 && CopyString(env, argv[0], &op, &opn) && CopyString(env, argv[1], &body, &len);
+  ok = ok && opn > 0 && opn < sizeof(((ddbs_request*)nullptr)->op_name);
+  for (size_t i = 0; ok && i < opn; i++) ok = (op[i] >= 'A' && op[i] <= 'Z') || (op[i] >= 'a' && op[i] <= 'z');
+  if (!ok) {
+    result = Rejected(env, "InvalidArgument", "call(operation, body): a DynamoDB operation name and a JSON body expected");
+  } else if (!(r = ddbs_request_new(DDBS_OP_RAW, op))) {
+    result = Rejected(env, "OutOfMemory", "out of memory");
   } else {
-    return Rejected(env, "InvalidArgument", "control: unknown operation " + op);
+    r->body.data = body;  // moved: the request frees it
+    r->body.len = len;
+    r->body.cap = len + 1;
+    body = nullptr;
+    result = Submit(env, ns, r);
   }
-  if (rc != 0) {
-    ddbs_buf_free(&body);
-    return Rejected(env, "InvalidArgument", op + ": a name is not valid UTF-8");
-  }
-  ddbs_request* r = ddbs_request_new(DDBS_OP_RAW, op.c_str());
-  if (!r) {
-    ddbs_buf_free(&body);
-    return Rejected(env, "OutOfMemory", "out of memory");
-  }
-  r->body = body;  // moved
-  return Submit(env, r);
+  free(op);
+  free(body);
+  return result;
 }
 
 // setCredentials(accessKeyId, secretAccessKey, sessionToken?)
-Napi::Value NativeStore::SetCredentials(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!core_ || !core_->client) return env.Undefined();
+napi_value StoreSetCredentials(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3] = {nullptr, nullptr, nullptr};
+  NativeStore* ns = Receiver(env, info, &argc, argv);
+  if (!ns || !ns->core || !ns->core->client) return nullptr;
   char *ak = nullptr, *sk = nullptr, *tok = nullptr;
   size_t akn = 0, skn = 0, tokn = 0;
-  bool ok = info.Length() >= 2 && CopyString(env, info[0], &ak, &akn) && CopyString(env, info[1], &sk, &skn);
-  if (ok && info.Length() >= 3 && info[2].IsString()) ok = CopyString(env, info[2], &tok, &tokn);
-  if (ok) ddbs_client_set_credentials(core_->client, ak, sk, tok);
+  bool ok = argc >= 2 && CopyString(env, argv[0], &ak, &akn) && CopyString(env, argv[1], &sk, &skn);
+  if (ok && argc >= 3 && TypeOf(env, argv[2]) == napi_string) ok = CopyString(env, argv[2], &tok, &tokn);
+  // a value with an embedded NUL would be cut short in C: refused, as control characters are
+  if (ok) ok = strlen(ak) == akn && strlen(sk) == skn && (!tok || strlen(tok) == tokn);
+  if (ok) ok = ddbs_client_set_credentials(ns->core->client, ak, sk, tok) == 0;
   if (sk) ddbs_secure_zero(sk, skn);
   if (tok) ddbs_secure_zero(tok, tokn);
   free(ak);
   free(sk);
   free(tok);
-  if (!ok) Napi::TypeError::New(env, "setCredentials(accessKeyId, secretAccessKey, sessionToken?): strings expected").ThrowAsJavaScriptException();
-  return env.Undefined();
+  if (!ok) ThrowType(env, "setCredentials(accessKeyId, secretAccessKey, sessionToken?): strings without control characters expected");
+  return nullptr;
 }
 
 // close() -> Promise<void>: waits for what is in flight, then stops the thread. Idempotent.
-Napi::Value NativeStore::Close(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto d = Napi::Promise::Deferred::New(env);
-  if (!core_ || core_->tornDown) {
-    d.Resolve(env.Undefined());
-    return d.Promise();
+napi_value StoreClose(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  NativeStore* ns = Receiver(env, info, &argc, nullptr);
+  if (!ns) return nullptr;
+  Core* core = ns->core;
+  if (core && !core->tornDown) {
+    core->closing = true;
+    if (core->inflight == 0) core->Teardown(false);
   }
-  core_->closing = true;
-  if (core_->inflight == 0) {
-    core_->Teardown(false);
-    d.Resolve(env.Undefined());
-    return d.Promise();
+  napi_deferred d;
+  napi_value promise, undef;
+  if (napi_create_promise(env, &d, &promise) != napi_ok) return nullptr;
+  core = ns->core;  // Teardown may have released it (its finalizer clears ns->core later, not now)
+  if (!core || core->tornDown) {
+    napi_get_undefined(env, &undef);
+    napi_resolve_deferred(env, d, undef);
+  } else {
+    core->closeWaiters.push_back(d);  // Drain() resolves it when the last request settles
   }
-  // Drain() resolves it when the last request settles. Keep the wrapper alive meanwhile.
-  napi_deferred raw;
-  napi_value promise;
-  napi_create_promise(env, &raw, &promise);
-  core_->closeWaiters.push_back(raw);
-  return Napi::Value(env, promise);
+  return promise;
+}
+
+napi_value StoreInflight(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  NativeStore* ns = Receiver(env, info, &argc, nullptr);
+  napi_value v = nullptr;
+  if (ns) napi_create_double(env, ns->core ? (double)ns->core->inflight : 0, &v);
+  return v;
+}
+
+napi_value DefineStore(napi_env env) {
+  napi_property_descriptor methods[] = {
+      {"get", nullptr, StoreGet, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"put", nullptr, StorePut, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"delete", nullptr, StoreDelete, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"call", nullptr, StoreCall, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setCredentials", nullptr, StoreSetCredentials, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"close", nullptr, StoreClose, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"inflight", nullptr, StoreInflight, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_value cls = nullptr;
+  napi_define_class(env, "NativeStore", NAPI_AUTO_LENGTH, StoreNew, nullptr, sizeof methods / sizeof methods[0],
+                    methods, &cls);
+  return cls;
 }
 
 // ------------------------------------------------------------------ module
@@ -505,7 +617,7 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
   o.Set("curl", ddbs_curl_version());
   o.Set("curlSsl", ddbs_curl_ssl_version());
   o.Set("curlThreadsafe", Napi::Boolean::New(env, ddbs_curl_threadsafe() != 0));
-  o.Set("jansson", JANSSON_VERSION);
+  o.Set("jansson", ddbs_jansson_version());
   return o;
 }
 
@@ -517,52 +629,41 @@ Napi::Value Sign(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "sign(request): request must be an object").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  Napi::Object o = info[0].As<Napi::Object>();
-  std::string ak = GetStringProp(o, "accessKeyId"), sk = GetStringProp(o, "secretAccessKey"),
-              tok = GetStringProp(o, "sessionToken"), region = GetStringProp(o, "region"),
-              date = GetStringProp(o, "amzDate"), host = GetStringProp(o, "host"),
-              target = GetStringProp(o, "target"), body = GetStringProp(o, "body");
-  unsigned char key[32];
+  napi_value o = info[0];
+  std::string ak, sk, tok, region, date, host, target, body;
+  GetStringProp(env, o, "accessKeyId", &ak);
+  GetStringProp(env, o, "secretAccessKey", &sk);
+  GetStringProp(env, o, "sessionToken", &tok);
+  GetStringProp(env, o, "region", &region);
+  GetStringProp(env, o, "amzDate", &date);
+  GetStringProp(env, o, "host", &host);
+  GetStringProp(env, o, "target", &target);
+  GetStringProp(env, o, "body", &body);
   ddbs_buf auth = DDBS_BUF_INIT;
-  ddbs_sigv4_dynamodb r{};
-  r.access_key_id = ak.c_str();
-  r.session_token = tok.empty() ? nullptr : tok.c_str();
-  r.region = region.c_str();
-  r.amz_date = date.c_str();
-  r.host = host.c_str();
-  r.target = target.c_str();
-  r.body = body.data();
-  r.body_len = body.size();
   Napi::Value result = env.Undefined();
-  if (date.size() == 16 && ddbs_sigv4_signing_key(sk.c_str(), date.substr(0, 8).c_str(), region.c_str(), "dynamodb", key) == 0 &&
-      ddbs_sigv4_sign_dynamodb(&r, key, &auth) == 0) {
+  if (ddbs_core_sign(ak.c_str(), sk.c_str(), tok.c_str(), region.c_str(), date.c_str(), host.c_str(), target.c_str(),
+                     body.data(), body.size(), &auth) == 0) {
     result = Napi::String::New(env, auth.data, auth.len);
   } else {
     Napi::Error::New(env, "sign: cannot sign this request").ThrowAsJavaScriptException();
   }
-  ddbs_secure_zero(key, sizeof key);
-  ddbs_secure_zero(&sk[0], sk.size());
+  if (!sk.empty()) ddbs_secure_zero(&sk[0], sk.size());
   ddbs_buf_free(&auth);
   return result;
 }
 
-std::once_flag seedOnce;
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  std::call_once(seedOnce, [] { json_object_seed(0); });
   AddonData* data = new AddonData();
   env.SetInstanceData<AddonData>(data);
-  if (!ddbs_curl_threadsafe()) {
-    Napi::Error::New(env, "this libcurl is not thread-safe (CURL_VERSION_THREADSAFE missing); libcurl 7.84 or newer is needed")
-        .ThrowAsJavaScriptException();
+  char err[256] = "";
+  if (ddbs_core_global_init(err, sizeof err) != 0) {
+    Napi::Error::New(env, err).ThrowAsJavaScriptException();
     return exports;
   }
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    Napi::Error::New(env, "curl_global_init failed").ThrowAsJavaScriptException();
-    return exports;
-  }
-  data->curlInitialized = true;
-  exports.Set("NativeStore", NativeStore::Define(env));
+  data->coreInitialized = true;
+  napi_value cls = DefineStore(env);
+  if (!cls) return exports;
+  exports.Set("NativeStore", Napi::Value(env, cls));
   exports.Set("setup", Napi::Function::New(env, Setup, "setup"));
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));
   exports.Set("sign", Napi::Function::New(env, Sign, "sign"));

@@ -40,5 +40,6 @@ void suite_sigv4(void);
 void suite_ddb_json(void);
 void suite_crc32(void);
 void suite_http1(void);
+void suite_request(void);
 
 #endif

@@ -31,6 +31,7 @@ int main(void) {
   suite_ddb_json();
   suite_crc32();
   suite_http1();
+  suite_request();
   if (ctest_skipped)
     printf("%d passed, %d failed, %d skipped\n", ctest_passed, ctest_failed, ctest_skipped);
   else
