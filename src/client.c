@@ -290,15 +290,8 @@ static int on_attempt_done(void *owner, ddbs_request *r, ddbs_tx tx) {
   ddbs_client *c = owner;
   ddbs_eval ev = {&c->ep, (long long)time(NULL), &c->clock_offset_s};
   ddbs_retry_class kind = ddbs_evaluate(r, tx, &ev);
-  int accepted = tx == DDBS_TX_OK && r->status != DDBS_FAILED;
-  if (tx == DDBS_TX_OK && r->status == DDBS_FAILED) {
-    /* an error answer DynamoDB sends is a well-framed exchange; a refused answer (not JSON, another
-     * key's item, a CRC mismatch) means the connection cannot be trusted */
-    int local = 0;
-    for (int e = 1; e < DDBS_ERR_COUNT && !local; e++)
-      local = strcmp(r->err_code, ddbs_error_name((ddbs_error)e)) == 0 && e != DDBS_ERR_UNKNOWN && e != DDBS_ERR_SERVER;
-    accepted = !local;
-  }
+  /* a DynamoDB error answer is a well-framed exchange; a refused answer is not */
+  int accepted = tx == DDBS_TX_OK && !r->answer_refused;
   release_slot(c, r);
   ddbs_retry_plan plan;
   if (r->status == DDBS_FAILED &&

@@ -130,6 +130,13 @@ int ddbs_request_build_wire(ddbs_request *r, const ddbs_endpoint *ep, ddbs_sigv4
     ddbs_request_fail(r, DDBS_ERR_SIGNING, "cannot sign the request (a credential, the region or the host holds a character a header cannot carry)", 0);
     goto cleanup;
   }
+  /* all the fields at their final size at once: a block that holds the token is never
+   * reallocated (which would leave a copy in freed memory), and it is wiped when freed */
+  if (ddbs_buf_reserve(&fields, strlen(ep->host) + strlen(amz_date) + strlen(target) + auth.len +
+                                    (secret ? strlen(session_token) : 0) +
+                                    (ep->user_agent ? strlen(ep->user_agent) : 0) +
+                                    (ep->proxy_auth ? strlen(ep->proxy_auth) : 0) + 256) != 0)
+    goto oom;
 #define FIELD(name, value)                                          \
   do {                                                              \
     int frc = add_field(&fields, offs, &n, name, value);            \
@@ -182,6 +189,7 @@ void ddbs_request_reset_answer(ddbs_request *r) {
   r->http_status = 0;
   r->tx_detail[0] = '\0';
   r->skew_corrected = 0;
+  r->answer_refused = 0;
 }
 
 static int header_is(const char *line, size_t n, const char *name, size_t *value_at) {
@@ -313,6 +321,7 @@ static ddbs_retry_class transport_failure(ddbs_request *r, ddbs_tx tx) {
 
 ddbs_retry_class ddbs_evaluate(ddbs_request *r, ddbs_tx tx, const ddbs_eval *ev) {
   char msg[480];
+  r->answer_refused = 0;
   if (tx != DDBS_TX_OK) return transport_failure(r, tx);
   long status = r->http_status;
   if (r->server_time > 0 && ev->clock_offset_s)
@@ -326,6 +335,7 @@ ddbs_retry_class ddbs_evaluate(ddbs_request *r, ddbs_tx tx, const ddbs_eval *ev)
       snprintf(msg, sizeof msg, "the CRC32 of DynamoDB's answer to %s does not match its x-amz-crc32 header",
                r->op_name);
       ddbs_request_fail(r, DDBS_ERR_CRC32_MISMATCH, msg, 1);
+      r->answer_refused = 1;
       return DDBS_RETRY_TRANSIENT;
     }
   }
@@ -344,12 +354,14 @@ ddbs_retry_class ddbs_evaluate(ddbs_request *r, ddbs_tx tx, const ddbs_eval *ev)
         ddbs_buf_reset(&r->result);
         snprintf(msg, sizeof msg, "DynamoDB's answer to GetItem is for another key than the one asked for (refused)");
         ddbs_request_fail(r, DDBS_ERR_INVALID_RESPONSE, msg, 1);
+        r->answer_refused = 1;
         return DDBS_RETRY_TRANSIENT;
       }
       if (prc != 0) {
         ddbs_buf_reset(&r->result);
         snprintf(msg, sizeof msg, "DynamoDB's answer to GetItem cannot be read: %s", err);
         ddbs_request_fail(r, prc == DDBS_E_NOMEM ? DDBS_ERR_OUT_OF_MEMORY : DDBS_ERR_INVALID_RESPONSE, msg, 0);
+        r->answer_refused = 1;
         return DDBS_RETRY_NONE;
       }
       r->status = found ? DDBS_OK : DDBS_NOT_FOUND;
@@ -360,6 +372,7 @@ ddbs_retry_class ddbs_evaluate(ddbs_request *r, ddbs_tx tx, const ddbs_eval *ev)
       snprintf(msg, sizeof msg, "DynamoDB's answer to %s is not a JSON object (HTTP %ld): the outcome is unknown",
                r->op_name, status);
       ddbs_request_fail(r, DDBS_ERR_INVALID_RESPONSE, msg, 0);
+      r->answer_refused = 1;
       return DDBS_RETRY_NONE;
     }
     if (r->op == DDBS_OP_RAW) {

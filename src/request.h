@@ -97,6 +97,8 @@ struct ddbs_request {
   long long server_time; /* the answer's Date header, epoch seconds (0: none) */
   char tx_detail[256];   /* how the transport failed (libcurl's words, or the reader's) */
   int skew_corrected;
+  int answer_refused; /* the verdict refused the answer itself (not JSON, another key's item, a CRC
+                         mismatch): the connection it came on cannot be trusted again */
   unsigned long long deadline_ms; /* whole operation */
   unsigned long long retry_at_ms; /* when waiting for a retry */
   int retry_cost;                 /* tokens taken from the retry budget for the pending retry */

@@ -59,6 +59,7 @@ static void test_get_item_answers(void) {
                "{\"Item\":{\"sessionId\":{\"S\":\"bob\"},\"session\":{\"M\":{\"user\":{\"S\":\"bob\"}}},\"expires\":{\"N\":\"2000\"}}}",
                &off, 1000) == DDBS_RETRY_NONE);
   CHECK(r->status == DDBS_OK);
+  CHECK(r->answer_refused == 0);
   CHECK_STREQ(r->result.data, "{\"user\":\"bob\"}");
   /* another key's item: refused, retryable on a fresh connection, nothing in the result */
   CHECK(answer(r, 200, NULL,
@@ -67,6 +68,7 @@ static void test_get_item_answers(void) {
   CHECK(r->status == DDBS_FAILED);
   CHECK_STREQ(r->err_code, "InvalidResponse");
   CHECK(r->result.len == 0);
+  CHECK(r->answer_refused == 1); /* its connection is closed */
   CHECK(strstr(r->err_message, "alice") == NULL && strstr(r->err_message, "bob") == NULL);
   /* an item without the key attribute: refused too */
   CHECK(answer(r, 200, NULL, "{\"Item\":{\"session\":{\"M\":{}}}}", &off, 1000) == DDBS_RETRY_TRANSIENT);
@@ -94,6 +96,7 @@ static void test_write_answers_must_be_json_objects(void) {
       CHECK(answer(r, 200, NULL, bad[i], &off, 1000) == DDBS_RETRY_NONE);
       CHECK(r->status == DDBS_FAILED);
       CHECK_STREQ(r->err_code, "InvalidResponse");
+      CHECK(r->answer_refused == 1);
     }
     CHECK(answer(r, 200, NULL, " {\"ConsumedCapacity\":{\"CapacityUnits\":1}} ", &off, 1000) == DDBS_RETRY_NONE);
     CHECK(r->status == DDBS_OK);
@@ -114,6 +117,7 @@ static void test_error_classes(void) {
   CHECK(answer(r, 400, NULL, "{\"__type\":\"x#ValidationException\",\"Message\":\"bad\"}", &off, 1000) == DDBS_RETRY_NONE);
   CHECK_STREQ(r->err_code, "ValidationException");
   CHECK(r->retryable == 0);
+  CHECK(r->answer_refused == 0); /* a DynamoDB error answer is a well-framed exchange */
   CHECK(answer(r, 500, NULL, "{\"__type\":\"x#InternalServerError\"}", &off, 1000) == DDBS_RETRY_TRANSIENT);
   CHECK(answer(r, 503, NULL, "gateway says no", &off, 1000) == DDBS_RETRY_TRANSIENT);
   CHECK_STREQ(r->err_code, "InternalServerError");
@@ -165,6 +169,7 @@ static void test_crc32_checked(void) {
   const char *bad[] = {"X-Amz-Crc32: 12345", NULL};
   CHECK(answer(r, 200, bad, body, &off, 1000) == DDBS_RETRY_TRANSIENT);
   CHECK_STREQ(r->err_code, "CRC32CheckFailed");
+  CHECK(r->answer_refused == 1);
   const char *junk[] = {"x-amz-crc32: 12x", NULL};
   CHECK(answer(r, 200, junk, body, &off, 1000) == DDBS_RETRY_TRANSIENT);
   ddbs_request_free(r);
