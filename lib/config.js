@@ -1,10 +1,12 @@
 'use strict';
 // Validates the store's options (TypeError/RangeError naming the option) and resolves region,
-// endpoint and the other settings. Pure apart from reading process.env (passed in) and, when the
-// region is not given otherwise, the profile in the AWS config files. Never mutates the caller's objects.
+// endpoint, proxy and the other settings. Pure apart from reading process.env (passed in) and, when
+// the region is not given otherwise, the profile in the AWS config files. Never mutates the caller's
+// objects. Also home of the checks other modules share: values that end up in HTTP headers
+// (credentials, region, proxy), lone surrogates, the numeric limits.
 
 const fs = require('node:fs');
-const { profileConfig } = require('./credential-sources/shared-files');
+const { profileConfig, profileName } = require('./credential-sources/shared-files');
 
 const DEFAULTS = Object.freeze({
   tableName: 'sessions',
@@ -23,6 +25,19 @@ const DEFAULTS = Object.freeze({
   maxConnections: 256,
 });
 
+// The largest value of every numeric option (and of set()'s maxAge). Each reaches C as an int or a
+// long, or ends up in an epoch: beyond these it would overflow (undefined behaviour in C).
+const LIMITS = Object.freeze({
+  readCapacityUnits: 1e12, // DynamoDB's own bound ("Given value ... is out of bounds" above it)
+  writeCapacityUnits: 1e12,
+  sessionMaxAge: 100 * 365 * 86400000, // 100 years: Date.now() + it stays a safe epoch
+  maxAttempts: 100,
+  connectTimeout: 2 ** 31 - 1, // ms, a C int / 32-bit long
+  requestTimeout: 2 ** 31 - 1,
+  operationTimeout: 2 ** 31 - 1,
+  maxConnections: 65536,
+});
+
 // dynamoConfig keys we honour (aws-sdk v2 names included), so that anything else is named in a warning.
 const KNOWN_DYNAMO_KEYS = new Set([
   'accessKeyId', 'secretAccessKey', 'sessionToken', 'region', 'endpoint', 'credentials', 'profile',
@@ -38,6 +53,56 @@ function typeName(v) {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v) ?? String(v)}`;
+}
+
+// ---- values that end up in HTTP request headers or C strings
+const CONTROL_CHAR = /[\u0000-\u001f\u007f]/;
+const NOT_PRINTABLE_ASCII = /[^\u0020-\u007e]/;
+// A high surrogate not followed by a low one, or a low one not preceded by a high one (code units:
+// no 'u' flag). Node 18 has no String.prototype.isWellFormed.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** True when `s` holds a lone UTF-16 surrogate (not valid Unicode: UTF-8 turns it into U+FFFD). */
+function hasLoneSurrogate(s) {
+  return typeof s.isWellFormed === 'function' ? !s.isWellFormed() : LONE_SURROGATE.test(s);
+}
+
+/** The regular-expression check alone (what hasLoneSurrogate does where isWellFormed is missing). */
+function hasLoneSurrogateByRegex(s) {
+  return LONE_SURROGATE.test(s);
+}
+
+const CREDENTIAL_FIELDS = ['accessKeyId', 'secretAccessKey', 'sessionToken'];
+
+/**
+ * The one check of credential values before they can be signed with and sent (the access key id
+ * and the session token go into request headers; a CR/LF there would split the request): no
+ * control character (U+0000-U+001F, U+007F) in any of them, and only printable ASCII in the access
+ * key id. `names` says how the source calls each field (for the message; the value is never
+ * shown); `fail(message)` makes the error (a TypeError by default: static sources throw it from
+ * the constructor; sources that load later reject with it and the store makes it a CredentialsError).
+ */
+function checkCredentialValues(c, names, fail = (message) => new TypeError(message)) {
+  for (const field of CREDENTIAL_FIELDS) {
+    const v = c[field];
+    if (typeof v !== 'string') continue;
+    let why = null;
+    if (CONTROL_CHAR.test(v)) why = 'contains a control character';
+    else if (field === 'accessKeyId' && NOT_PRINTABLE_ASCII.test(v)) why = 'contains a character outside printable ASCII';
+    if (why) throw fail(`${names[field]} ${why}`);
+  }
+  return c;
+}
+
+const REGION = /^[a-z0-9-]{1,64}$/;
+
+/** A region goes into the endpoint's host name and the signature's scope: a-z, 0-9, '-', at most 64. */
+function checkRegion(region, from) {
+  if (!REGION.test(region)) {
+    const shown = JSON.stringify(region.length > 80 ? `${region.slice(0, 80)}...` : region);
+    throw new TypeError(`${from} must be an AWS region name (1 to 64 characters of a-z, 0-9 and '-'), got ${shown}`);
+  }
+  return region;
 }
 
 function isPlainObject(v) {
@@ -62,8 +127,8 @@ function optBoolean(value, name, dflt) {
   return value;
 }
 
-// A positive integer; numeric strings are accepted as the JavaScript package did (Number(x)).
-function optPositiveInt(value, name, dflt, { allowZero = false } = {}) {
+// A positive integer up to `max`; numeric strings are accepted as the JavaScript package did (Number(x)).
+function optPositiveInt(value, name, dflt, { allowZero = false, max } = {}) {
   if (value === undefined) return dflt;
   let n = value;
   if (typeof value === 'string' && value.trim() !== '') n = Number(value);
@@ -71,23 +136,35 @@ function optPositiveInt(value, name, dflt, { allowZero = false } = {}) {
     throw new TypeError(`option ${name} must be a whole number, got ${typeName(value)}`);
   }
   if (n < (allowZero ? 0 : 1)) throw new RangeError(`option ${name} must be ${allowZero ? '0 or more' : '1 or more'}, got ${n}`);
+  if (n > max) throw new RangeError(`option ${name} must be at most ${max}, got ${n}`);
   return n;
 }
 
-function optMs(value, name, dflt) {
+// A number of milliseconds, more than 0 and at most `max` (rounded up to a whole ms).
+function optMs(value, name, dflt, max) {
   if (value === undefined) return dflt;
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw new TypeError(`option ${name} must be a number of milliseconds, got ${typeName(value)}`);
   }
   if (value <= 0) throw new RangeError(`option ${name} must be more than 0 ms, got ${value}`);
+  if (value > max) throw new RangeError(`option ${name} must be at most ${max} ms, got ${value}`);
   return Math.ceil(value);
 }
 
-function attributeName(value, name, dflt) {
-  const s = optString(value, name, dflt);
+/**
+ * An attribute name the native core can use: 1 to 255 bytes of UTF-8, no NUL (C strings end there)
+ * and no lone surrogate (not UTF-8). Throws a RangeError naming `from`.
+ */
+function checkAttributeName(s, from) {
+  if (s.includes('\u0000')) throw new RangeError(`${from} must not contain a NUL character (U+0000)`);
+  if (hasLoneSurrogate(s)) throw new RangeError(`${from} contains a lone UTF-16 surrogate and is not valid Unicode`);
   const bytes = Buffer.byteLength(s);
-  if (bytes < 1 || bytes > 255) throw new RangeError(`option ${name} must be 1 to 255 bytes long, got ${bytes}`);
+  if (bytes < 1 || bytes > 255) throw new RangeError(`${from} must be 1 to 255 bytes long, got ${bytes}`);
   return s;
+}
+
+function attributeName(value, name, dflt) {
+  return checkAttributeName(optString(value, name, dflt), `option ${name}`);
 }
 
 const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
@@ -99,6 +176,56 @@ function regionEndpoint(region, { fips, dualstack }) {
     return `https://dynamodb${fips ? '-fips' : ''}.${region}.${ds}`;
   }
   return `https://dynamodb${fips ? '-fips' : ''}.${region}.${suffix}`;
+}
+
+
+// ---- proxies: resolved here from the environment, with libcurl's precedence, and handed to the
+// native core (which then reads no environment variable itself)
+const PROXY_SCHEMES = new Set(['http', 'https', 'socks', 'socks4', 'socks4a', 'socks5', 'socks5h']);
+
+/** The first of `names` that is set to a non-empty string in env: [name, value], or []. */
+function firstSet(env, names) {
+  for (const name of names) {
+    const v = env[name];
+    if (typeof v === 'string' && v !== '') return [name, v];
+  }
+  return [];
+}
+
+/**
+ * A proxy in one of the forms libcurl accepts: [scheme://][user:password@]host[:port], scheme
+ * http (the default), https, socks, socks4, socks4a, socks5 or socks5h. The message names the
+ * variable, never the value (it may hold a password).
+ */
+function checkProxy(value, from) {
+  const fail = (why) => new TypeError(`${from} ${why}; a proxy is [scheme://][user:password@]host[:port] with scheme http, https, socks4, socks4a, socks5 or socks5h`);
+  if (CONTROL_CHAR.test(value)) throw fail('contains a control character');
+  if (/\s/.test(value)) throw fail('contains white space');
+  const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value);
+  if (m && !PROXY_SCHEMES.has(m[1].toLowerCase())) throw fail(`has the scheme ${JSON.stringify(m[1].slice(0, 20))}, which libcurl does not take for a proxy`);
+  let url;
+  try {
+    url = new URL(`http://${m ? value.slice(m[0].length) : value}`); // the host part as libcurl reads it
+  } catch {
+    throw fail('is not a URL');
+  }
+  if (!url.hostname) throw fail('has no host name');
+  return value;
+}
+
+/**
+ * { proxy, noProxy } for an endpoint (https or not), from env, as libcurl would pick them:
+ * https_proxy then HTTPS_PROXY for https endpoints, http_proxy (never HTTP_PROXY) for http ones,
+ * then all_proxy, ALL_PROXY; and no_proxy then NO_PROXY. Unset or empty: undefined.
+ */
+function resolveProxy(env, https) {
+  const [proxyFrom, proxy] = firstSet(env, https ? ['https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY'] : ['http_proxy', 'all_proxy', 'ALL_PROXY']);
+  const [noProxyFrom, noProxy] = firstSet(env, ['no_proxy', 'NO_PROXY']);
+  if (proxy !== undefined) checkProxy(proxy, proxyFrom);
+  if (noProxy !== undefined && CONTROL_CHAR.test(noProxy)) {
+    throw new TypeError(`${noProxyFrom} contains a control character; it is a comma-separated list of host names, domains and IP addresses, or *`);
+  }
+  return { proxy, noProxy };
 }
 
 /**
@@ -124,12 +251,12 @@ function resolveOptions(options, env = process.env, warn = () => {}) {
     hashKey: attributeName(table.hashKey, 'table.hashKey', DEFAULTS.hashKey),
     ttlKey: attributeName(table.ttlKey, 'table.ttlKey', DEFAULTS.ttlKey),
     useTtlExpired: optBoolean(table.useTtlExpired, 'table.useTtlExpired', DEFAULTS.useTtlExpired),
-    readCapacityUnits: optPositiveInt(table.readCapacityUnits, 'table.readCapacityUnits', DEFAULTS.readCapacityUnits),
-    writeCapacityUnits: optPositiveInt(table.writeCapacityUnits, 'table.writeCapacityUnits', DEFAULTS.writeCapacityUnits),
+    readCapacityUnits: optPositiveInt(table.readCapacityUnits, 'table.readCapacityUnits', DEFAULTS.readCapacityUnits, { max: LIMITS.readCapacityUnits }),
+    writeCapacityUnits: optPositiveInt(table.writeCapacityUnits, 'table.writeCapacityUnits', DEFAULTS.writeCapacityUnits, { max: LIMITS.writeCapacityUnits }),
     autoCreate: optBoolean(table.autoCreate, 'table.autoCreate', DEFAULTS.autoCreate),
     billingMode,
     consistentRead: optBoolean(options.consistentRead, 'consistentRead', DEFAULTS.consistentRead),
-    sessionMaxAge: optMs(options.sessionMaxAge, 'sessionMaxAge', DEFAULTS.sessionMaxAge),
+    sessionMaxAge: optMs(options.sessionMaxAge, 'sessionMaxAge', DEFAULTS.sessionMaxAge, LIMITS.sessionMaxAge),
   };
   if (settings.hashKey === settings.ttlKey || settings.hashKey === 'session' || settings.ttlKey === 'session') {
     throw new RangeError('options table.hashKey, table.ttlKey and the "session" attribute must all have different names');
@@ -137,16 +264,25 @@ function resolveOptions(options, env = process.env, warn = () => {}) {
 
   // ---- region and endpoint
   let profile; // the profile's settings in ~/.aws/config (and credentials), read only when needed
-  const fromProfile = (key) => (profile ??= profileConfig(optString(dc.profile, 'dynamoConfig.profile', undefined), env))[key];
-  const region = optString(dc.region, 'dynamoConfig.region', undefined) ||
-    env.AWS_REGION || env.AWS_DEFAULT_REGION || fromProfile('region') || '';
+  const profileOption = optString(dc.profile, 'dynamoConfig.profile', undefined);
+  const fromProfile = (key) => (profile ??= profileConfig(profileOption, env))[key];
+  // Where each value came from is kept for the messages. An empty string counts as not set.
+  const regionOption = optString(dc.region, 'dynamoConfig.region', undefined);
+  let [regionFrom, region] = regionOption ? ['option dynamoConfig.region', regionOption] : firstSet(env, ['AWS_REGION', 'AWS_DEFAULT_REGION']);
+  if (region === undefined && fromProfile('region')) {
+    region = fromProfile('region');
+    regionFrom = `region in profile ${JSON.stringify(profileName(profileOption, env))} of the AWS config file`;
+  }
+  if (region === undefined) region = '';
+  else checkRegion(region, regionFrom);
   const useFipsEndpoint = optBoolean(dc.useFipsEndpoint, 'dynamoConfig.useFipsEndpoint', env.AWS_USE_FIPS_ENDPOINT === 'true');
   const useDualstackEndpoint = optBoolean(dc.useDualstackEndpoint, 'dynamoConfig.useDualstackEndpoint', env.AWS_USE_DUALSTACK_ENDPOINT === 'true');
   const sslEnabled = optBoolean(dc.sslEnabled, 'dynamoConfig.sslEnabled', true);
-  let endpoint = optString(dc.endpoint, 'dynamoConfig.endpoint', undefined) ||
-    env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || '';
+  const endpointOption = optString(dc.endpoint, 'dynamoConfig.endpoint', undefined);
+  let [endpointFrom, endpoint] = endpointOption ? ['option dynamoConfig.endpoint', endpointOption] : firstSet(env, ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL']);
   const isLocal = region.startsWith('local');
-  if (!endpoint) {
+  if (endpoint === undefined) {
+    endpointFrom = 'the endpoint';
     if (isLocal) endpoint = 'http://localhost:8000';
     else if (region) endpoint = regionEndpoint(region, { fips: useFipsEndpoint, dualstack: useDualstackEndpoint });
     else {
@@ -154,22 +290,24 @@ function resolveOptions(options, env = process.env, warn = () => {}) {
     }
     if (!sslEnabled) endpoint = endpoint.replace(/^https:/, 'http:');
   }
+  // The URL parser would silently drop a tab or a line break: refuse them instead.
+  if (CONTROL_CHAR.test(endpoint)) throw new TypeError(`${endpointFrom} contains a control character`);
   if (!/^[a-z]+:\/\//i.test(endpoint)) endpoint = `${sslEnabled ? 'https' : 'http'}://${endpoint}`;
   let url;
   try {
     url = new URL(endpoint);
   } catch {
-    throw new TypeError(`option dynamoConfig.endpoint is not a URL: ${JSON.stringify(endpoint)}`);
+    throw new TypeError(`${endpointFrom} is not a URL: ${JSON.stringify(endpoint)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(`option dynamoConfig.endpoint must be an http or https URL, got ${JSON.stringify(endpoint)}`);
+    throw new TypeError(`${endpointFrom} must be an http or https URL, got ${JSON.stringify(endpoint)}`);
   }
-  if (url.username || url.password) throw new TypeError('option dynamoConfig.endpoint must not contain credentials');
+  if (url.username || url.password) throw new TypeError(`${endpointFrom} must not contain credentials`);
   // SigV4 needs a region even for a custom endpoint: take it from the host name when it is an AWS one.
   let signingRegion = region;
   if (!signingRegion) {
-    const m = /^dynamodb(?:-fips)?\.([a-z0-9-]+)\.(?:amazonaws\.com|api\.aws)/.exec(url.hostname);
-    signingRegion = m ? m[1] : 'us-east-1';
+    const m = /^dynamodb(?:-fips)?\.([^.]+)\.(?:amazonaws\.com(?:\.cn)?|api\.aws|api\.amazonwebservices\.com\.cn)\.?$/.exec(url.hostname);
+    signingRegion = m ? checkRegion(m[1], `the region in the host name of ${endpointFrom}`) : 'us-east-1';
   }
 
   // ---- timeouts and retries (our names, then aws-sdk v2's)
@@ -178,12 +316,12 @@ function resolveOptions(options, env = process.env, warn = () => {}) {
     if (k !== 'timeout' && k !== 'connectTimeout') warn(`dynamoConfig.httpOptions.${k} is not supported by koa-session-dynamodb-store and has no effect`);
   }
   let maxAttempts = DEFAULTS.maxAttempts;
-  if (dc.maxAttempts !== undefined) maxAttempts = optPositiveInt(dc.maxAttempts, 'dynamoConfig.maxAttempts');
-  else if (dc.maxRetries !== undefined) maxAttempts = optPositiveInt(dc.maxRetries, 'dynamoConfig.maxRetries', 0, { allowZero: true }) + 1;
-  const connectTimeout = optMs(dc.connectTimeout ?? httpOptions.connectTimeout, dc.connectTimeout !== undefined ? 'dynamoConfig.connectTimeout' : 'dynamoConfig.httpOptions.connectTimeout', DEFAULTS.connectTimeout);
-  const requestTimeout = optMs(dc.requestTimeout ?? httpOptions.timeout, dc.requestTimeout !== undefined ? 'dynamoConfig.requestTimeout' : 'dynamoConfig.httpOptions.timeout', DEFAULTS.requestTimeout);
-  const operationTimeout = optMs(dc.operationTimeout, 'dynamoConfig.operationTimeout', Math.max(DEFAULTS.operationTimeout, requestTimeout));
-  const maxConnections = optPositiveInt(dc.maxConnections, 'dynamoConfig.maxConnections', DEFAULTS.maxConnections);
+  if (dc.maxAttempts !== undefined) maxAttempts = optPositiveInt(dc.maxAttempts, 'dynamoConfig.maxAttempts', undefined, { max: LIMITS.maxAttempts });
+  else if (dc.maxRetries !== undefined) maxAttempts = optPositiveInt(dc.maxRetries, 'dynamoConfig.maxRetries', 0, { allowZero: true, max: LIMITS.maxAttempts - 1 }) + 1;
+  const connectTimeout = optMs(dc.connectTimeout ?? httpOptions.connectTimeout, dc.connectTimeout !== undefined ? 'dynamoConfig.connectTimeout' : 'dynamoConfig.httpOptions.connectTimeout', DEFAULTS.connectTimeout, LIMITS.connectTimeout);
+  const requestTimeout = optMs(dc.requestTimeout ?? httpOptions.timeout, dc.requestTimeout !== undefined ? 'dynamoConfig.requestTimeout' : 'dynamoConfig.httpOptions.timeout', DEFAULTS.requestTimeout, LIMITS.requestTimeout);
+  const operationTimeout = optMs(dc.operationTimeout, 'dynamoConfig.operationTimeout', Math.max(DEFAULTS.operationTimeout, requestTimeout), LIMITS.operationTimeout);
+  const maxConnections = optPositiveInt(dc.maxConnections, 'dynamoConfig.maxConnections', DEFAULTS.maxConnections, { max: LIMITS.maxConnections });
   const caFile = optString(dc.caFile, 'dynamoConfig.caFile', env.AWS_CA_BUNDLE || (url.protocol === 'https:' && fromProfile('ca_bundle')) || undefined);
   if (caFile !== undefined) {
     try {
@@ -193,6 +331,7 @@ function resolveOptions(options, env = process.env, warn = () => {}) {
       throw new TypeError(`${from}: cannot read the CA file ${JSON.stringify(caFile)} (${err.code || err.message})`);
     }
   }
+  const { proxy, noProxy } = resolveProxy(env, url.protocol === 'https:');
 
   for (const k of Object.keys(dc)) if (!KNOWN_DYNAMO_KEYS.has(k)) warn(`dynamoConfig.${k} is not supported by koa-session-dynamodb-store and has no effect`);
   for (const k of Object.keys(table)) if (!KNOWN_TABLE_KEYS.has(k)) warn(`table.${k} is not a known option and has no effect`);
@@ -209,8 +348,13 @@ function resolveOptions(options, env = process.env, warn = () => {}) {
     operationTimeout,
     maxConnections,
     caFile,
+    proxy,
+    noProxy,
   });
   return settings;
 }
 
-module.exports = { resolveOptions, DEFAULTS, isPlainObject, optString, typeName };
+module.exports = {
+  resolveOptions, resolveProxy, DEFAULTS, LIMITS, isPlainObject, optString, typeName,
+  checkCredentialValues, checkRegion, checkAttributeName, hasLoneSurrogate, hasLoneSurrogateByRegex,
+};

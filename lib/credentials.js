@@ -7,7 +7,7 @@
 // again five minutes before the expiration, once however many requests are waiting, with a short
 // backoff after a failure. Secrets are never put into an error message, a warning or util.inspect.
 
-const { typeName } = require('./config');
+const { typeName, checkCredentialValues } = require('./config');
 const { DynamoDBStoreError } = require('./errors');
 const { loadSharedFiles, profileSettings } = require('./credential-sources/shared-files');
 const { processSource } = require('./credential-sources/process');
@@ -30,12 +30,24 @@ function kindOf(v) {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
-function checkCredentials(c, where) {
+/** How a source calls the three fields in messages: `${prefix}accessKeyId`, ... */
+function fieldNames(prefix) {
+  return { accessKeyId: `${prefix}accessKeyId`, secretAccessKey: `${prefix}secretAccessKey`, sessionToken: `${prefix}sessionToken` };
+}
+
+/**
+ * Checks what a source gave: an object with non-empty string keys, an optional string token and
+ * expiration, and values that can go into a request (checkCredentialValues: no control character).
+ * `where` names the source for the shape errors, `names` each field for the value errors. Throws a
+ * TypeError that never shows a value.
+ */
+function checkCredentials(c, where, names = fieldNames(`${where}: `)) {
   // Never typeName(c): it would print a string's value, which could be a secret.
   if (c === null || typeof c !== 'object') throw new TypeError(`${where} must give an object with accessKeyId and secretAccessKey, got ${kindOf(c)}`);
   if (typeof c.accessKeyId !== 'string' || c.accessKeyId === '') throw new TypeError(`${where}: accessKeyId must be a non-empty string`);
   if (typeof c.secretAccessKey !== 'string' || c.secretAccessKey === '') throw new TypeError(`${where}: secretAccessKey must be a non-empty string`);
   if (c.sessionToken !== undefined && c.sessionToken !== null && typeof c.sessionToken !== 'string') throw new TypeError(`${where}: sessionToken must be a string`);
+  checkCredentialValues(c, names);
   let expiration;
   if (c.expiration !== undefined && c.expiration !== null) {
     expiration = c.expiration instanceof Date ? c.expiration.getTime() : typeof c.expiration === 'string' ? Date.parse(c.expiration) : c.expiration;
@@ -70,25 +82,27 @@ function staticSource(c, description) {
 function credentialSource(dc, env = process.env, { isLocal = false, home, processTimeoutMs, imdsTimeoutMs, containerTimeoutMs } = {}) {
   const has = (k) => dc[k] !== undefined;
   if (has('accessKeyId') || has('secretAccessKey')) {
-    const c = checkCredentials({ accessKeyId: dc.accessKeyId, secretAccessKey: dc.secretAccessKey, sessionToken: dc.sessionToken }, 'dynamoConfig');
+    const c = checkCredentials({ accessKeyId: dc.accessKeyId, secretAccessKey: dc.secretAccessKey, sessionToken: dc.sessionToken }, 'dynamoConfig', fieldNames('option dynamoConfig.'));
     return staticSource(c, 'dynamoConfig');
   }
   if (has('credentials')) {
     const p = dc.credentials;
+    // What a provider gives is checked at every load: a bad value fails that load (a CredentialsError).
+    const given = { accessKeyId: 'the accessKeyId it gave', secretAccessKey: 'the secretAccessKey it gave', sessionToken: 'the sessionToken it gave' };
     if (typeof p === 'function') {
-      return { source: async () => checkCredentials(await p(), 'dynamoConfig.credentials()'), description: 'dynamoConfig.credentials()', isStatic: false };
+      return { source: async () => checkCredentials(await p(), 'dynamoConfig.credentials()', given), description: 'dynamoConfig.credentials()', isStatic: false };
     }
     if (p && typeof p === 'object' && typeof p.getPromise === 'function') { // an aws-sdk v2 Credentials object
       return {
         source: async () => {
           await p.getPromise();
-          return checkCredentials({ accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey, sessionToken: p.sessionToken, expiration: p.expireTime }, 'dynamoConfig.credentials');
+          return checkCredentials({ accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey, sessionToken: p.sessionToken, expiration: p.expireTime }, 'dynamoConfig.credentials', given);
         },
         description: 'dynamoConfig.credentials (getPromise())',
         isStatic: false,
       };
     }
-    return staticSource(checkCredentials(p, 'dynamoConfig.credentials'), 'dynamoConfig.credentials');
+    return staticSource(checkCredentials(p, 'dynamoConfig.credentials', fieldNames('option dynamoConfig.credentials.')), 'dynamoConfig.credentials');
   }
   if (dc.profile !== undefined && typeof dc.profile !== 'string') throw new TypeError(`option dynamoConfig.profile must be a string, got ${typeName(dc.profile)}`);
 
@@ -100,7 +114,8 @@ function credentialSource(dc, env = process.env, { isLocal = false, home, proces
   if (chosenBy) {
     tried.push(`the environment (skipped because ${chosenBy} is set)`);
   } else if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
-    const c = checkCredentials({ accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }, 'the AWS_* environment');
+    const c = checkCredentials({ accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }, 'the AWS_* environment',
+      { accessKeyId: 'AWS_ACCESS_KEY_ID', secretAccessKey: 'AWS_SECRET_ACCESS_KEY', sessionToken: 'AWS_SESSION_TOKEN' });
     return staticSource(c, 'environment (AWS_ACCESS_KEY_ID)');
   } else {
     tried.push(`the environment (${env.AWS_ACCESS_KEY_ID ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID'} is not set)`);
@@ -119,7 +134,11 @@ function credentialSource(dc, env = process.env, { isLocal = false, home, proces
     const file = files.credentials.has(profile) && (p.aws_access_key_id || p.aws_secret_access_key) ? files.paths.credentials : files.paths.config;
     if (p.role_arn) throw unsupported('assumes a role (role_arn)');
     if (p.aws_access_key_id && p.aws_secret_access_key) {
-      const c = checkCredentials({ accessKeyId: p.aws_access_key_id, secretAccessKey: p.aws_secret_access_key, sessionToken: p.aws_session_token }, named);
+      const c = checkCredentials({ accessKeyId: p.aws_access_key_id, secretAccessKey: p.aws_secret_access_key, sessionToken: p.aws_session_token }, named, {
+        accessKeyId: `aws_access_key_id of ${named} (${file})`,
+        secretAccessKey: `aws_secret_access_key of ${named} (${file})`,
+        sessionToken: `aws_session_token of ${named} (${file})`,
+      });
       return staticSource(c, `${named} (${file})`);
     }
     if (p.web_identity_token_file) throw unsupported('uses web identity (web_identity_token_file)');

@@ -1,20 +1,19 @@
 'use strict';
 // The JavaScript face of the store: koa-session's external-store interface (get/set/destroy),
-// table creation, option checks and JSON serialization. Everything else (DynamoDB JSON, SigV4,
-// HTTP, retries) happens in the native core, on its own thread.
+// option checks and JSON serialization; table management is in table.js. Everything else
+// (DynamoDB JSON, SigV4, HTTP, retries) happens in the native core, on its own thread.
 
 const util = require('node:util');
 const binding = require('./binding');
 const { DynamoDBStoreError } = require('./errors');
-const { resolveOptions, typeName } = require('./config');
+const { resolveOptions, typeName, hasLoneSurrogate, LIMITS } = require('./config');
 const { credentialSource, CredentialCache } = require('./credentials');
+const { ensureTable } = require('./table');
 const pkg = require('../package.json');
 
 binding.setup({ errorClass: DynamoDBStoreError });
 
 const MAX_KEY_BYTES = 2048; // DynamoDB's limit for a partition key
-const TABLE_POLL_MS = 250;
-const TABLE_WAIT_MS = 5 * 60 * 1000;
 const warned = new Set();
 
 function warnOnce(message) {
@@ -30,12 +29,10 @@ function checkKey(key, method) {
     const bytes = Buffer.byteLength(key);
     if (bytes > MAX_KEY_BYTES) return new RangeError(`${method}(key): key is ${bytes} bytes; DynamoDB's limit for a key is ${MAX_KEY_BYTES} bytes`);
   }
-  if (key.isWellFormed && !key.isWellFormed()) return new RangeError(`${method}(key): key contains a lone surrogate and is not valid Unicode`);
+  // Two keys that differ only in their lone surrogates would become the same UTF-8 (U+FFFD): the
+  // same item. isWellFormed where Node has it (20+), a regular expression before.
+  if (hasLoneSurrogate(key)) return new RangeError(`${method}(key): key contains a lone surrogate and is not valid Unicode`);
   return null;
-}
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 class DynamoDBStore {
@@ -96,6 +93,8 @@ class DynamoDBStore {
       operationTimeout: s.operationTimeout,
       maxConnections: s.maxConnections,
       caFile: s.caFile,
+      proxy: s.proxy, // resolved from the environment by resolveOptions (undefined: none)
+      noProxy: s.noProxy,
       userAgent: `koa-session-dynamodb-store/${pkg.version}`,
     });
   }
@@ -144,8 +143,11 @@ class DynamoDBStore {
     if (bad) return Promise.reject(bad);
     let lifetime = maxAge;
     if (maxAge === 'session' || maxAge === undefined || maxAge === null) lifetime = this.#settings.sessionMaxAge;
-    else if (typeof maxAge !== 'number' || !Number.isFinite(maxAge)) {
+    else if (typeof maxAge !== 'number') {
       return Promise.reject(new TypeError(`set(key, sess, maxAge): maxAge must be a number of ms or 'session', got ${typeName(maxAge)}`));
+    } else if (!Number.isFinite(maxAge) || Math.abs(maxAge) > LIMITS.sessionMaxAge) {
+      // the expiry must stay a safe epoch (the native core takes it as a 64-bit integer)
+      return Promise.reject(new RangeError(`set(key, sess, maxAge): maxAge must be a finite number of ms between -${LIMITS.sessionMaxAge} and ${LIMITS.sessionMaxAge} (100 years), got ${maxAge}`));
     }
     let json;
     try {
@@ -156,7 +158,8 @@ class DynamoDBStore {
     if (typeof json !== 'string') {
       return Promise.reject(new TypeError(`set(key, sess): the session must be a JSON-serializable value, got ${typeName(sess)}`));
     }
-    const expires = Math.floor((Date.now() + lifetime) / 1000);
+    // Rounded up: a lifetime under a second must not give an item that is expired at once.
+    const expires = Math.ceil((Date.now() + lifetime) / 1000);
     return this.#whenReady(() => this.#native.put(key, json, expires));
   }
 
@@ -183,95 +186,20 @@ class DynamoDBStore {
     return p;
   }
 
-  async #control(op, ...args) {
-    const call = () => this.#native.control(op, this.#settings.tableName, ...args);
-    const text = await (this.#credentialsStatic ? call() : this.#withCredentials(call));
-    return JSON.parse(text);
-  }
-
-  async #describe() {
-    try {
-      return (await this.#control('DescribeTable')).Table;
-    } catch (err) {
-      if (err.code === 'ResourceNotFoundException') return null;
-      throw err;
-    }
-  }
-
-  async #waitActive(table) {
-    const deadline = Date.now() + TABLE_WAIT_MS;
-    let t = table;
-    while (!t || t.TableStatus !== 'ACTIVE') {
-      if (t && t.TableStatus === 'DELETING') {
-        throw new DynamoDBStoreError(`table ${this.#settings.tableName} is being deleted`, { code: 'ResourceInUseException', retryable: false });
-      }
-      if (Date.now() > deadline) {
-        throw new DynamoDBStoreError(`table ${this.#settings.tableName} did not become ACTIVE within ${TABLE_WAIT_MS / 1000} s`, { code: 'TimeoutError', retryable: true });
-      }
-      await sleep(TABLE_POLL_MS);
-      t = await this.#describe();
-    }
-    return t;
-  }
-
-  async #enableTtl() {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.#control('UpdateTimeToLive', this.#ttlKey, true);
-        return;
-      } catch (err) {
-        // Another process enabled it at the same moment, or the table is still settling.
-        if (err.code === 'ValidationException' && /already enabled/i.test(err.message)) return;
-        if (err.code === 'ResourceInUseException' && attempt < 20) { await sleep(TABLE_POLL_MS); continue; }
-        throw err;
-      }
-    }
+  /** One DynamoDB operation through the native core's generic call, with the store's credentials. */
+  #call(operation, body) {
+    const call = () => this.#native.call(operation, body);
+    return this.#credentialsStatic ? call() : this.#withCredentials(call);
   }
 
   async #createTable() {
-    const s = this.#settings;
-    let table = await this.#describe();
-    if (!table) {
-      try {
-        await this.#control('CreateTable', s.hashKey, s.billingMode === 'PAY_PER_REQUEST', s.readCapacityUnits, s.writeCapacityUnits);
-      } catch (err) {
-        if (err.code !== 'ResourceInUseException') throw err; // created by someone else meanwhile: fine
-      }
-      await this.#waitActive(null);
-      if (s.useTtlExpired) await this.#reconcileTtl();
-      return;
-    }
-    table = await this.#waitActive(table);
-    if (s.useTtlExpired) {
-      try {
-        await this.#reconcileTtl();
-      } catch (err) {
-        warnOnce(`koa-session-dynamodb-store: could not enable TTL on table ${s.tableName} (${err.code}: ${err.message}); try again later`);
-      }
-    }
-    const billing = table.BillingModeSummary && table.BillingModeSummary.BillingMode;
-    const pt = table.ProvisionedThroughput || {};
-    if (billing !== 'PAY_PER_REQUEST' && s.billingMode !== 'PAY_PER_REQUEST' &&
-        (pt.ReadCapacityUnits !== s.readCapacityUnits || pt.WriteCapacityUnits !== s.writeCapacityUnits)) {
-      try {
-        await this.#control('UpdateTable', s.readCapacityUnits, s.writeCapacityUnits);
-      } catch (err) {
-        warnOnce(`koa-session-dynamodb-store: could not update the capacity of table ${s.tableName} (${err.code}: ${err.message})`);
-      }
-    }
-  }
-
-  async #reconcileTtl() {
-    const d = (await this.#control('DescribeTimeToLive')).TimeToLiveDescription || {};
-    const status = d.TimeToLiveStatus;
-    if ((status === 'ENABLED' || status === 'ENABLING') && d.AttributeName) {
-      if (d.AttributeName !== this.#ttlKey) {
-        warnOnce(`koa-session-dynamodb-store: table ${this.#settings.tableName} has TTL enabled on attribute '${d.AttributeName}', not '${this.#ttlKey}'; using '${d.AttributeName}'`);
-        await this.#switchTtlKey(d.AttributeName);
-      }
-      return;
-    }
-    await this.#enableTtl();
+    const { ttlKey } = await ensureTable({
+      settings: this.#settings,
+      ttlKey: this.#ttlKey,
+      call: (operation, body) => this.#call(operation, body),
+      warn: warnOnce,
+    });
+    if (ttlKey !== this.#ttlKey) await this.#switchTtlKey(ttlKey);
   }
 
   // The TTL attribute is part of the native client's configuration: replace the client.

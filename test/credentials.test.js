@@ -728,3 +728,152 @@ test('children: the constructor picks instance metadata, a profile\'s credential
   assert.match(r.json.error.message, /^no AWS credentials found; tried /);
   assert.equal(server.stats.rejected, 0);
 });
+
+// ---------------------------------------------------------------------------------------------
+// Values that would end up in request headers: control characters are refused from every source
+
+// What a header-splitting session token looks like: a second request after a CR/LF.
+const SMUGGLED = 'TOKEN\r\nContent-Length: 0\r\n\r\nPOST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.DeleteTable\r\n\r\n';
+
+test('static sources: a control character in a credential (a non-printable-ASCII access key id) throws a TypeError naming where it came from, never the value', async (t) => {
+  const home = tmpdir(t);
+  const secret = 'SECRETVALUE';
+  const check = (fn, re, label) => assert.throws(fn, (e) => e instanceof TypeError && re.test(e.message) && !e.message.includes(secret) && !/[\r\n]/.test(e.message), label);
+  const src = (dc, env = {}) => () => credentialSource(dc, { HOME: home, ...env });
+
+  // Options: dynamoConfig.accessKeyId / secretAccessKey / sessionToken, and a credentials object.
+  check(src({ accessKeyId: 'AKID', secretAccessKey: 'x', sessionToken: `${secret}\r\nX: y` }), /^option dynamoConfig\.sessionToken contains a control character$/);
+  check(src({ accessKeyId: 'AKID', secretAccessKey: `${secret}\n` }), /^option dynamoConfig\.secretAccessKey contains a control character$/);
+  check(src({ accessKeyId: `AKID${secret}\u0000`, secretAccessKey: 'x' }), /^option dynamoConfig\.accessKeyId contains a control character$/);
+  check(src({ accessKeyId: `AKID${secret}\u007f`, secretAccessKey: 'x' }), /^option dynamoConfig\.accessKeyId contains a control character$/);
+  check(src({ accessKeyId: `AKID${secret}é`, secretAccessKey: 'x' }), /^option dynamoConfig\.accessKeyId contains a character outside printable ASCII$/);
+  check(src({ accessKeyId: `AKID${secret}\u2028`, secretAccessKey: 'x' }), /accessKeyId contains a character outside printable ASCII/);
+  check(src({ credentials: { accessKeyId: 'AKID', secretAccessKey: 'x', sessionToken: SMUGGLED + secret } }), /^option dynamoConfig\.credentials\.sessionToken contains a control character$/);
+  check(src({ credentials: { accessKeyId: 'AKID', secretAccessKey: `${secret}\t` } }), /^option dynamoConfig\.credentials\.secretAccessKey contains a control character$/);
+
+  // The environment.
+  const env = { AWS_ACCESS_KEY_ID: 'AKIDENV', AWS_SECRET_ACCESS_KEY: 'envsecret' };
+  check(src({}, { ...env, AWS_SESSION_TOKEN: SMUGGLED + secret }), /^AWS_SESSION_TOKEN contains a control character$/);
+  check(src({}, { ...env, AWS_SECRET_ACCESS_KEY: `${secret}\u001b[0m` }), /^AWS_SECRET_ACCESS_KEY contains a control character$/);
+  check(src({}, { ...env, AWS_ACCESS_KEY_ID: `AKID\u00a0${secret}` }), /^AWS_ACCESS_KEY_ID contains a character outside printable ASCII$/);
+
+  // The shared files (a line break cannot be inside an INI value; other control characters can).
+  writeProfiles(home, {
+    credentials: `[tok]\naws_access_key_id = AKIDTOK\naws_secret_access_key = s\naws_session_token = ${secret}\u0001x\n[akid]\naws_access_key_id = AKIDÜ${secret}\naws_secret_access_key = s\n`,
+    config: `[profile sec]\naws_access_key_id = AKIDSEC\naws_secret_access_key = ${secret}\u0000\n`,
+  });
+  check(src({ profile: 'tok' }), /^aws_session_token of profile "tok" \(.*credentials\) contains a control character$/);
+  check(src({}, { AWS_PROFILE: 'akid' }), /^aws_access_key_id of profile "akid" \(.*credentials\) contains a character outside printable ASCII$/);
+  check(src({ profile: 'sec' }), /^aws_secret_access_key of profile "sec" \(.*config\) contains a control character$/);
+
+  // Printable ASCII (and, in the secret and the token, any other non-control character) is fine.
+  assert.equal((await credentialSource({ accessKeyId: 'AKID+/=!~ ', secretAccessKey: 'sé€😀', sessionToken: 'tok=é/+' }, {}).source()).sessionToken, 'tok=é/+');
+});
+
+test('static sources through the real constructor: the options and the environment (child)', async (t) => {
+  const server = await useServer(t);
+  const opts = { table: { name: 'sessions' }, dynamoConfig: { region: server.region, endpoint: server.endpoint, accessKeyId: 'AKID', secretAccessKey: 'x', sessionToken: SMUGGLED } };
+  assert.throws(() => new DynamoDBStore(opts), (e) => e instanceof TypeError && /^option dynamoConfig\.sessionToken contains a control character$/.test(e.message));
+  const r = await runChild(CHILD_STORE, {
+    T_ENDPOINT: server.endpoint, T_REGION: server.region, HOME: tmpdir(t),
+    AWS_ACCESS_KEY_ID: server.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey, AWS_SESSION_TOKEN: SMUGGLED,
+  });
+  assert.ok(r.json && r.json.error, r.stdout + r.stderr);
+  assert.equal(r.json.error.name, 'TypeError');
+  assert.equal(r.json.error.message, 'AWS_SESSION_TOKEN contains a control character');
+  assert.equal(server.stats.requests, 0, 'nothing was sent');
+});
+
+test('sources that load later (provider, credential_process, container, instance metadata): a CredentialsError naming the source and the field; nothing is sent', async (t) => {
+  const server = await useServer(t);
+  await server.createTable('sessions');
+  const home = tmpdir(t);
+  const good = mintCredentials(server);
+  const stats = () => server.stats.requests;
+
+  /**
+   * `src` ({ source, description }, as credentialSource gives) must fail to load: the CredentialsError
+   * names the source and the field (re), never a value; and a store on it sends nothing.
+   */
+  const refused = async (src, re) => {
+    const loaded = await new CredentialCache(src.source, () => {}, { description: src.description }).refresh().then(() => null, (e) => e);
+    assert.ok(loaded, 'the load must fail');
+    assert.equal(loaded.code, 'CredentialsError');
+    assert.match(loaded.message, re);
+    const before = stats();
+    const store = storeFrom(server, src.source);
+    const err = await store.get('k').then(() => null, (e) => e);
+    assert.ok(err, 'the get must fail');
+    assert.ok(err instanceof DynamoDBStore.DynamoDBStoreError, err && err.stack);
+    assert.equal(err.code, 'CredentialsError');
+    assert.equal(err.status, undefined);
+    assert.equal(err.statusCode, undefined);
+    const shown = `${loaded.message} ${util.inspect(loaded, { depth: 10 })} ${err.message} ${util.inspect(err, { depth: 10 })} ${util.inspect(store, { depth: 10 })}`;
+    assert.doesNotMatch(shown, /SMUGGLE|Content-Length: 0|DeleteTable|SECRETVALUE/);
+    assert.equal(stats(), before, 'nothing was sent to DynamoDB');
+    await store.close();
+  };
+  const provider = (fn) => credentialSource({ credentials: fn }, {});
+
+  // A provider function (an AWS SDK v3 provider), sync or async, and an aws-sdk v2 Credentials object.
+  const provided = { accessKeyId: good.AccessKeyId, secretAccessKey: good.SecretAccessKey };
+  await refused(provider(async () => ({ ...provided, sessionToken: `${SMUGGLED}SMUGGLE` })), /^cannot get AWS credentials from dynamoConfig\.credentials\(\): the sessionToken it gave contains a control character$/);
+  await refused(provider(() => ({ ...provided, accessKeyId: `${good.AccessKeyId}\u00ff` })), /^cannot get AWS credentials from dynamoConfig\.credentials\(\): the accessKeyId it gave contains a character outside printable ASCII$/);
+  await refused(provider(() => ({ ...provided, secretAccessKey: 'SECRETVALUE\u0000' })), /dynamoConfig\.credentials\(\): the secretAccessKey it gave contains a control character$/);
+  const v2 = { getPromise: async () => {}, accessKeyId: good.AccessKeyId, secretAccessKey: 'SECRETVALUE', sessionToken: 'SMUGGLE\r\n' };
+  await refused(credentialSource({ credentials: v2 }, {}), /^cannot get AWS credentials from dynamoConfig\.credentials \(getPromise\(\)\): the sessionToken it gave contains a control character$/);
+
+  // credential_process.
+  const helper = writeHelper(home);
+  writeProfiles(home, { config: `[profile proc]\ncredential_process = ${helper.command}\n` });
+  const proc = () => credentialSource({}, { HOME: home, AWS_PROFILE: 'proc', PATH: process.env.PATH });
+  helper.set({ creds: { AccessKeyId: good.AccessKeyId, SecretAccessKey: good.SecretAccessKey, SessionToken: `${SMUGGLED}SMUGGLE` }, expiresInMs: 3600000 });
+  await refused(proc(), /^cannot get AWS credentials from credential_process of profile "proc" \(.*node.*\): the SessionToken in the output of credential_process of profile "proc" \(.*\) contains a control character$/);
+  helper.set({ creds: { AccessKeyId: 'AKID\u0085', SecretAccessKey: 'SECRETVALUE' } });
+  await refused(proc(), /the AccessKeyId in the output of credential_process of profile "proc" .* contains a character outside printable ASCII$/);
+
+  // Container credentials.
+  const container = await startFakeContainer({ credentials: { ...good, SecretAccessKey: 'SECRETVALUE\n' } });
+  t.after(() => container.close());
+  const fromContainer = () => credentialSource({}, cleanEnv(home, { AWS_CONTAINER_CREDENTIALS_FULL_URI: container.url }));
+  await refused(fromContainer(), /^cannot get AWS credentials from container credentials \(http:\/\/127\.0\.0\.1:\d+, AWS_CONTAINER_CREDENTIALS_FULL_URI\): the SecretAccessKey in the answer contains a control character$/);
+  container.setCredentials({ ...good, Token: `${SMUGGLED}SMUGGLE` });
+  await refused(fromContainer(), /AWS_CONTAINER_CREDENTIALS_FULL_URI\): the Token in the answer contains a control character$/);
+
+  // EC2 instance metadata.
+  const imds = await startFakeImds({ credentials: { ...good, Token: `${SMUGGLED}SMUGGLE` } });
+  t.after(() => imds.close());
+  const fromImds = () => credentialSource({}, { HOME: home, AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint });
+  await refused(fromImds(), /EC2 instance metadata at http:\/\/127\.0\.0\.1:\d+: the Token in the answer for role test-role contains a control character$/);
+  imds.setCredentials({ ...good, AccessKeyId: 'AKID\u3000' });
+  await refused(fromImds(), /the AccessKeyId in the answer for role test-role contains a character outside printable ASCII$/);
+
+  // The same sources with good values work (the checks refuse only what is malformed).
+  imds.setCredentials(good);
+  await roundTrip(storeFrom(server, fromImds().source));
+  container.setCredentials(good);
+  await roundTrip(storeFrom(server, fromContainer().source));
+  assert.equal(server.stats.rejected, 0);
+});
+
+test('a refresh that gives a malformed token: the load fails, the valid credentials stay in use, the bad token is never sent', async (t) => {
+  const server = await useServer(t);
+  await server.createTable('sessions');
+  const imds = await startFakeImds({ credentials: () => mintCredentials(server, { expiresInMs: REFRESH_MARGIN_MS + 1000 }) });
+  t.after(() => imds.close());
+  const warnings = [];
+  const onWarning = (w) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  // Due for a refresh after a second (five minutes + 1 s left): the second load gives the bad token.
+  const store = storeFrom(server, credentialSource({}, { HOME: tmpdir(t), AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint }).source);
+  await roundTrip(store);
+  imds.setCredentials({ ...mintCredentials(server), Token: `${SMUGGLED}SMUGGLE` });
+  await sleep(1100);
+  await roundTrip(store); // the refresh fails; the first credentials are still valid for minutes
+  assert.ok(imds.stats.fetches >= 2, 'the refresh asked the metadata service');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(warnings.some((w) => /the Token in the answer for role test-role contains a control character.*stay in use until/.test(w)), warnings.join('\n'));
+  assert.ok(warnings.every((w) => !w.includes('SMUGGLE')));
+  assert.equal(server.stats.rejected, 0, 'every request was signed with the good credentials');
+});

@@ -148,3 +148,171 @@ test('callback style, as the JavaScript package allowed', async (t) => {
   assert.equal(err, undefined);
   assert.equal((await server.describeTable('sessions')).TableStatus, 'ACTIVE');
 });
+
+// ---------------------------------------------------------------------------------------------
+// Table requests built in lib/table.js; a server without TTL operations
+
+const binding = require('../lib/binding');
+const { ttlUnsupported } = require('../lib/table');
+const { DynamoDBStore, storeOptions } = require('./helpers');
+
+/** While the test runs: native stores whose control() throws, so only the generic call can be used. */
+function withoutNativeControl(t) {
+  const Real = binding.NativeStore;
+  binding.NativeStore = class extends Real {
+    control() {
+      throw new Error('native.control must not be used');
+    }
+  };
+  t.after(() => { binding.NativeStore = Real; });
+}
+
+/** Records the body of every client request for `target` (the filter sees them all and never fires). */
+function bodiesOf(server, target) {
+  const seen = [];
+  server.injectFault({ kind: 'throttle', target, count: Infinity, filter: ({ body }) => { seen.push(body); return false; } });
+  return seen;
+}
+
+function ttlWarnings(warnings, endpoint) {
+  return warnings.filter((w) => /does not support TTL/.test(w) && w.includes(endpoint));
+}
+
+test('the table requests are JSON built in JavaScript and sent through the generic call (never native.control)', async (t) => {
+  withoutNativeControl(t);
+  const server = await useServer(t);
+  const creates = bodiesOf(server, 'CreateTable');
+  const ttls = bodiesOf(server, 'UpdateTimeToLive');
+  const describes = bodiesOf(server, 'DescribeTable');
+  await server.store({ table: { readCapacityUnits: 3, writeCapacityUnits: '4' } }).createTableIfDontExists();
+  assert.deepEqual(creates, [{
+    TableName: 'sessions',
+    AttributeDefinitions: [{ AttributeName: 'sessionId', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'sessionId', KeyType: 'HASH' }],
+    BillingMode: 'PROVISIONED',
+    ProvisionedThroughput: { ReadCapacityUnits: 3, WriteCapacityUnits: 4 },
+  }]);
+  assert.deepEqual(ttls, [{ TableName: 'sessions', TimeToLiveSpecification: { AttributeName: 'expires', Enabled: true } }]);
+  assert.ok(describes.length >= 2 && describes.every((b) => JSON.stringify(b) === '{"TableName":"sessions"}'));
+
+  const updates = bodiesOf(server, 'UpdateTable');
+  await server.store({ table: { readCapacityUnits: 6, writeCapacityUnits: 7 } }).createTableIfDontExists();
+  assert.deepEqual(updates, [{ TableName: 'sessions', ProvisionedThroughput: { ReadCapacityUnits: 6, WriteCapacityUnits: 7 } }]);
+
+  await server.store({ table: { name: 'ondemand', hashKey: 'id \u00e9\u{1F511}', ttlKey: 'ttl', billingMode: 'PAY_PER_REQUEST' } }).createTableIfDontExists();
+  assert.deepEqual(creates[1], {
+    TableName: 'ondemand',
+    AttributeDefinitions: [{ AttributeName: 'id \u00e9\u{1F511}', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'id \u00e9\u{1F511}', KeyType: 'HASH' }],
+    BillingMode: 'PAY_PER_REQUEST',
+  });
+  assert.deepEqual(await server.describeTimeToLive('ondemand'), { TimeToLiveStatus: 'ENABLED', AttributeName: 'ttl' });
+});
+
+test('a server without TTL operations (plain dynalite): createTableIfDontExists resolves with one warning, and get/set work', async (t) => {
+  const server = await useServer(t, {}, { expectRejections: true });
+  const warnings = warningsDuring(t);
+  const codes = [];
+  const onWarning = (w) => codes.push(w.code);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const store = server.store({ dynamoConfig: { endpoint: server.dynaliteEndpoint } });
+  await store.createTableIfDontExists(); // a new table
+  await store.createTableIfDontExists(); // the same table again: TTL is still off, still not supported
+  await new Promise((r) => setImmediate(r));
+  const mine = ttlWarnings(warnings, server.dynaliteEndpoint);
+  assert.equal(mine.length, 1, `warnings: ${warnings.join(' | ')}`);
+  assert.match(mine[0], /the server at http:\/\/127\.0\.0\.1:\d+\/ does not support TTL \(UpdateTimeToLive: UnknownOperationException\), so it will not delete expired sessions from table sessions; the store's reads ignore expired sessions anyway/);
+  assert.ok(codes.includes('DYNAMODB_STORE'));
+  assert.equal((await server.describeTable('sessions')).TableStatus, 'ACTIVE');
+  assert.equal(store.ttlKey, 'expires');
+
+  await store.set('k', { a: 1 }, 60000);
+  assert.deepEqual(await store.get('k'), { a: 1 });
+  const item = await server.getItem('sessions', 'sessionId', 'k');
+  assert.ok(Number(item.expires.N) > Date.now() / 1000, 'the expiry is still written');
+  // Reads ignore expired items, as the warning says.
+  await server.putItem('sessions', { sessionId: { S: 'old' }, session: { M: {} }, expires: { N: String(Math.floor(Date.now() / 1000) - 5) } });
+  assert.equal(await store.get('old'), undefined);
+  await store.destroy('k');
+  assert.equal(await store.get('k'), undefined);
+});
+
+test('autoCreate against plain dynalite: the store starts, warns once, and works', async (t) => {
+  const server = await useServer(t, {}, { expectRejections: true });
+  const warnings = warningsDuring(t);
+  const opts = storeOptions(server, { table: { autoCreate: true, billingMode: 'PAY_PER_REQUEST' }, dynamoConfig: { endpoint: server.dynaliteEndpoint } });
+  let store;
+  const err = await new Promise((resolve) => { store = new DynamoDBStore(opts, resolve); });
+  t.after(() => store.close());
+  assert.equal(err, undefined);
+  await store.set('auto', { ok: true }, 60000);
+  assert.deepEqual(await store.get('auto'), { ok: true });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(ttlWarnings(warnings, server.dynaliteEndpoint).length, 1, warnings.join(' | '));
+});
+
+test('a server that does not know DescribeTimeToLive either: a warning, not a failure', async (t) => {
+  const server = await useServer(t);
+  const warnings = warningsDuring(t);
+  server.injectFault({
+    kind: 'respond', target: 'DescribeTimeToLive', count: Infinity, status: 400, headers: { 'content-type': 'application/x-amz-json-1.0' },
+    body: JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ValidationException', message: 'The operation DescribeTimeToLive is not supported by this emulator' }),
+  });
+  const store = server.store();
+  await store.createTableIfDontExists();
+  await new Promise((r) => setImmediate(r));
+  const mine = ttlWarnings(warnings, server.endpoint);
+  assert.equal(mine.length, 1, warnings.join(' | '));
+  assert.match(mine[0], /DescribeTimeToLive: ValidationException/);
+  assert.equal(server.stats.byTarget.UpdateTimeToLive, undefined);
+  await store.set('k', { a: 1 }, 60000);
+  assert.deepEqual(await store.get('k'), { a: 1 });
+});
+
+test('other TTL failures on a new table still reject (only an unknown operation is a warning)', async (t) => {
+  const server = await useServer(t);
+  server.injectFault({
+    kind: 'respond', target: 'UpdateTimeToLive', count: Infinity, status: 400, headers: { 'content-type': 'application/x-amz-json-1.0' },
+    body: JSON.stringify({ __type: 'com.amazon.coral.service#AccessDeniedException', message: 'not authorized to perform: dynamodb:UpdateTimeToLive' }),
+  });
+  await assert.rejects(server.store().createTableIfDontExists(), (e) => e.code === 'AccessDeniedException' && e.status === undefined && e.statusCode === undefined);
+});
+
+test('ttlUnsupported: by error code, or a 400 saying the operation is unknown or not supported', () => {
+  const yes = [
+    { code: 'UnknownOperationException' },
+    { code: 'UnknownOperationException', httpStatusCode: 400, message: 'UnknownOperationException' },
+    { code: 'ValidationException', httpStatusCode: 400, message: 'The operation UpdateTimeToLive is not supported' },
+    { code: 'UnknownError', httpStatusCode: 400, message: 'Unknown operation: DescribeTimeToLive' },
+    { code: 'NotImplemented', httpStatusCode: 400, message: 'UpdateTimeToLive is not yet implemented' },
+    { code: 'InvalidAction', httpStatusCode: 400, message: 'Unsupported operation' },
+  ];
+  const no = [
+    null,
+    { code: 'ValidationException', httpStatusCode: 400, message: 'TimeToLive is already enabled' },
+    { code: 'ValidationException', httpStatusCode: 400, message: 'Time to live has been modified multiple times within a fixed interval' },
+    { code: 'ResourceInUseException', httpStatusCode: 400, message: 'Table is being updated' },
+    { code: 'InternalServerError', httpStatusCode: 500, message: 'The operation is not supported right now' },
+    { code: 'NetworkingError', message: 'UpdateTimeToLive failed (Connection refused)' },
+  ];
+  for (const e of yes) assert.equal(ttlUnsupported(e), true, JSON.stringify(e));
+  for (const e of no) assert.equal(ttlUnsupported(e), false, JSON.stringify(e));
+});
+
+test('a TTL attribute name in the answer that the store cannot use: a warning on an existing table, the store keeps its ttlKey', async (t) => {
+  const server = await useServer(t);
+  const warnings = warningsDuring(t);
+  await server.createTable('sessions');
+  server.injectFault({
+    kind: 'respond', target: 'DescribeTimeToLive', status: 200, headers: { 'content-type': 'application/x-amz-json-1.0' },
+    body: JSON.stringify({ TimeToLiveDescription: { TimeToLiveStatus: 'ENABLED', AttributeName: 'exp\u0000ires' } }),
+  });
+  const store = server.store();
+  await store.createTableIfDontExists();
+  assert.equal(store.ttlKey, 'expires');
+  await new Promise((r) => setImmediate(r));
+  assert.ok(warnings.some((w) => /could not enable TTL on table sessions \(InvalidResponse: .*NUL character/.test(w)), warnings.join(' | '));
+  await store.set('k', { a: 1 }, 60000);
+  assert.deepEqual(await store.get('k'), { a: 1 });
+});

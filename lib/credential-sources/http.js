@@ -6,6 +6,7 @@
 
 const http = require('node:http');
 const https = require('node:https');
+const { checkCredentialValues } = require('../config');
 
 const MAX_ANSWER_BYTES = 64 * 1024;
 
@@ -86,15 +87,22 @@ function transient(err) {
 /**
  * The credentials in an AWS JSON answer ({ AccessKeyId, SecretAccessKey, Token or SessionToken,
  * Expiration }) as the store's { accessKeyId, secretAccessKey, sessionToken, expiration }.
- * Errors name the missing or bad field, never a value.
+ * Errors name the missing or bad field, never a value; values that cannot go into a request
+ * (control characters) are refused with checkCredentialValues, as for every other source.
  */
 function credentialsFromJson(j, where) {
   if (j === null || typeof j !== 'object' || Array.isArray(j)) throw new Error(`${where} is not a JSON object`);
   const str = (v) => typeof v === 'string' && v !== '';
   if (!str(j.AccessKeyId)) throw new Error(`${where} has no AccessKeyId`);
   if (!str(j.SecretAccessKey)) throw new Error(`${where} has no SecretAccessKey`);
-  const token = j.Token !== undefined ? j.Token : j.SessionToken;
+  const tokenField = j.Token !== undefined ? 'Token' : 'SessionToken';
+  const token = j[tokenField];
   if (token !== undefined && token !== null && typeof token !== 'string') throw new Error(`${where}: the session token is not a string`);
+  checkCredentialValues({ accessKeyId: j.AccessKeyId, secretAccessKey: j.SecretAccessKey, sessionToken: token }, {
+    accessKeyId: `the AccessKeyId in ${where}`,
+    secretAccessKey: `the SecretAccessKey in ${where}`,
+    sessionToken: `the ${tokenField} in ${where}`,
+  }, (message) => new Error(message));
   let expiration;
   if (j.Expiration !== undefined && j.Expiration !== null && j.Expiration !== '') {
     expiration = typeof j.Expiration === 'number' ? j.Expiration : Date.parse(j.Expiration);
