@@ -223,6 +223,8 @@ declare class DynamoDBStore {
 
   /** Versions of the native libraries. */
   static versions(): DynamoDBStore.Versions;
+  /** The store's own error codes (src/errors.h), in the order they are defined. */
+  static readonly LOCAL_ERROR_CODES: readonly DynamoDBStore.LocalErrorCode[];
 
   /** The class itself (for `require(...).default`). */
   static readonly default: typeof DynamoDBStore;

@@ -5,7 +5,7 @@
 
 const util = require('node:util');
 const binding = require('./binding');
-const { DynamoDBStoreError } = require('./errors');
+const { DynamoDBStoreError, LOCAL_ERROR_CODES } = require('./errors');
 const { resolveOptions, typeName, hasLoneSurrogate, LIMITS } = require('./config');
 const { credentialSource, CredentialCache } = require('./credentials');
 const { ensureTable } = require('./table');
@@ -102,11 +102,23 @@ class DynamoDBStore {
   /** Runs fn once the store is ready (credentials loaded, table created when autoCreate). */
   #whenReady(fn) {
     if (this.#closed) return Promise.reject(new DynamoDBStoreError('the store is closed', { code: 'StoreClosed', retryable: false }));
-    if (this.#ready) return this.#ready.then(() => this.#whenReady(fn));
+    // Accepted before close(): it runs, and close() waits for it, even when it first waits for
+    // the credentials or the table.
+    const op = this.#start(fn);
+    this.#ops.add(op);
+    const forget = () => this.#ops.delete(op);
+    op.then(forget, forget);
+    return op;
+  }
+
+  #start(fn) {
+    if (this.#ready) return this.#ready.then(() => this.#start(fn));
     if (this.#initError) return Promise.reject(this.#initError);
     if (!this.#credentialsStatic) return this.#withCredentials(fn);
     return fn();
   }
+
+  #ops = new Set(); // operations accepted and not yet settled
 
   /**
    * For a refreshable source: refreshes the credentials first when they are due, and when the
@@ -220,6 +232,7 @@ class DynamoDBStore {
   async close() {
     this.#closed = true;
     if (this.#ready) await this.#ready.catch(() => {});
+    while (this.#ops.size) await Promise.allSettled([...this.#ops]);
     await this.#native.close();
   }
 
@@ -244,5 +257,6 @@ class DynamoDBStore {
 
 DynamoDBStore.DynamoDBStore = DynamoDBStore;
 DynamoDBStore.DynamoDBStoreError = DynamoDBStoreError;
+DynamoDBStore.LOCAL_ERROR_CODES = LOCAL_ERROR_CODES;
 DynamoDBStore.default = DynamoDBStore;
 module.exports = DynamoDBStore;

@@ -260,3 +260,29 @@ test('libcurl runs on the same OpenSSL major.minor as Node', () => {
   assert.equal(`${m[1]}.${m[2]}`, `${maj}.${min}`, `libcurl ${v.curlSsl} vs node ${process.versions.openssl}`);
   assert.equal(v.curlThreadsafe, true);
 });
+
+test('close(): calls made before it run to the end, even those still waiting for credentials; later calls reject', async (t) => {
+  const server = await useServer(t);
+  await server.createTable('sessions');
+  // a provider that answers late: the calls below wait for it, and close() comes meanwhile
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; });
+  const store = server.store({
+    dynamoConfig: {
+      accessKeyId: undefined,
+      secretAccessKey: undefined,
+      credentials: async () => { await gate; return { ...server.credentials }; },
+    },
+  });
+  const set = store.set('before-close', { user: 'ana' }, 60000);
+  const get = store.get('before-close');
+  const closed = store.close();
+  release();
+  await set;
+  await get; // ran after the set or before it: either way it resolved, not StoreClosed
+  await closed;
+  const item = await server.getItem('sessions', 'sessionId', 'before-close');
+  assert.equal(item.session.M.user.S, 'ana', 'the set made before close() was written');
+  await assert.rejects(store.get('before-close'), { code: 'StoreClosed' });
+  assert.equal(DynamoDBStore.LOCAL_ERROR_CODES.includes('StoreClosed'), true);
+});
