@@ -1,6 +1,7 @@
 /* fuzz_attr_to_json: jansson-parsed arbitrary JSON -> ddbs_attr_to_json_text (and ddbs_item_size).
  * Properties: no crash, leak or UB; a failure leaves the output as it was; a success appends
- * valid JSON; and the GetItem parsers agree with it on {"Item":{"session":<the same text>}}. */
+ * valid JSON; and the GetItem reader agrees with it on {"Item":{"sessionId":{"S":"k"},"session":<the same
+ * text>}}. */
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,11 +30,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   (void)ddbs_item_size(attr);
   /* the same attribute value as the session of a GetItem answer */
   int found = 0;
-  ddbs_buf_append_str(&wrapped, "{\"Item\":{\"session\":");
+  ddbs_buf_append_str(&wrapped, "{\"Item\":{\"sessionId\":{\"S\":\"k\"},\"session\":");
   ddbs_buf_append(&wrapped, data, size);
   ddbs_buf_append_str(&wrapped, "}}");
   ddbs_buf_append_str(&got, "<");
-  int grc = ddbs_parse_get_item(wrapped.data, wrapped.len, NULL, 0, &got, &found, err, sizeof err);
+  int grc = ddbs_parse_get_item(wrapped.data, wrapped.len, "sessionId", "k", 1, NULL, 0, &got, &found, err, sizeof err);
   if (grc == 0 && rc == 0 && !same_bytes(&got, &out)) fuzz_mismatch("GetItem session vs attr_to_json_text", &got, &out, grc, rc);
   /* (the answer may fail where the value alone did not: two more levels of nesting for jansson) */
   if (grc == 0 && (rc != 0 || !found)) fuzz_mismatch("GetItem accepted what attr_to_json_text refused", &got, &out, grc, rc);

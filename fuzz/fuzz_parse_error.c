@@ -1,11 +1,13 @@
 /* fuzz_parse_error: ddbs_parse_error on arbitrary bytes, with buffers of several sizes.
- * Properties: no crash, leak or UB; code and message are always NUL-terminated within their
- * buffers; on failure both are empty; a truncated copy never ends in a cut UTF-8 sequence
- * (when the source string was valid UTF-8, as jansson guarantees). */
+ * Properties: no crash, leak or UB; the same result, code and message as the jansson reference
+ * (ddbs_ref_parse_error); code and message are always NUL-terminated within their buffers; on
+ * failure both are empty; a truncated copy never ends in a cut UTF-8 sequence (the source string
+ * is valid UTF-8, as jansson guarantees). */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ddb_json.h"
+#include "ddb_json_ref.h"
 #include "fuzz_common.h"
 
 static int utf8_complete_tail(const char *s) {
@@ -29,6 +31,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memset(code, 'x', sizeof code);
     memset(message, 'x', sizeof message);
     int rc = ddbs_parse_error(body, size, code, cs, message, ms);
+    char ref_code[400], ref_message[400];
+    int ref_rc = ddbs_ref_parse_error(body, size, ref_code, cs, ref_message, ms);
+    if (rc != ref_rc || strcmp(code, ref_code) != 0 || strcmp(message, ref_message) != 0) {
+      fprintf(stderr, "MISMATCH: error answer (sizes %zu, %zu): rc %d \"%s\" \"%s\", reference rc %d \"%s\" \"%s\"\n", cs,
+              ms, rc, code, message, ref_rc, ref_code, ref_message);
+      abort();
+    }
     if (!memchr(code, '\0', cs) || !memchr(message, '\0', ms)) abort();
     if (rc != 0 && (code[0] || message[0])) abort();
     if (rc != 0 && rc != DDBS_E_RESPONSE) abort();

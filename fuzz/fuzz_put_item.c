@@ -1,8 +1,8 @@
 /* fuzz_put_item: ddbs_body_put_item with arbitrary bytes as the session JSON text.
- * Properties: no crash, leak or UB; the public function gives exactly what the jansson reference
- * gives (rc, body bytes, error message); whenever the fast path alone returns anything but
- * "declined", the reference returns the same code and the same bytes; a declining fast path
- * leaves the output as it was; an accepted body is valid JSON. */
+ * Properties: no crash, leak or UB; for every input the public function and the two-pass
+ * converter give exactly what the jansson reference gives (rc, body bytes; for DDBS_E_TOO_LARGE
+ * the same message, i.e. the same item size), with a one-line error; the one-pass converter either
+ * declines (leaving the output as it was) or gives the same; an accepted body is valid JSON. */
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,27 +11,39 @@
 #include "ddb_json_ref.h"
 #include "fuzz_common.h"
 
+static void check(const char *who, int rc, const ddbs_buf *out, const char *err, int r_ref, const ddbs_buf *ref,
+                  const char *e_ref) {
+  if (rc != r_ref || !same_bytes(out, ref)) fuzz_mismatch(who, out, ref, rc, r_ref);
+  if (rc != 0 && (!err[0] || strchr(err, '\n'))) fuzz_mismatch("error without a one-line reason", out, ref, rc, r_ref);
+  if (rc == DDBS_E_TOO_LARGE && strcmp(err, e_ref) != 0) {
+    fprintf(stderr, "%s\n%s\n", err, e_ref);
+    fuzz_mismatch("another item size", out, ref, rc, r_ref);
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *sess = malloc(size ? size : 1);
   if (!sess) return 0;
   memcpy(sess, data, size);
-  ddbs_buf pub = DDBS_BUF_INIT, fast = DDBS_BUF_INIT, ref = DDBS_BUF_INIT;
-  char e_pub[256] = "", e_fast[256] = "", e_ref[256] = "";
+  ddbs_buf pub = DDBS_BUF_INIT, one = DDBS_BUF_INIT, two = DDBS_BUF_INIT, ref = DDBS_BUF_INIT;
+  char e_pub[256] = "", e_one[256] = "", e_two[256] = "", e_ref[256] = "";
   ddbs_buf_append_str(&pub, "<");
-  ddbs_buf_append_str(&fast, "<");
+  ddbs_buf_append_str(&one, "<");
+  ddbs_buf_append_str(&two, "<");
   ddbs_buf_append_str(&ref, "<");
-  int r_pub = ddbs_body_put_item("sessions", "sessionId", "k\xc3\xa9y", 4, "expires", 1700000000, sess, size, &pub,
-                                 e_pub, sizeof e_pub);
-  int r_fast = ddbs_fast_body_put_item("sessions", "sessionId", "k\xc3\xa9y", 4, "expires", 1700000000, sess, size,
-                                       &fast, e_fast, sizeof e_fast);
-  int r_ref = ddbs_ref_body_put_item("sessions", "sessionId", "k\xc3\xa9y", 4, "expires", 1700000000, sess, size,
-                                     &ref, e_ref, sizeof e_ref);
-  if (r_pub != r_ref || !same_bytes(&pub, &ref) || strcmp(e_pub, e_ref) != 0)
-    fuzz_mismatch("public PutItem body vs reference", &pub, &ref, r_pub, r_ref);
-  if (r_fast == DDBS_FAST_DECLINED) {
-    if (fast.len != 1 || e_fast[0]) fuzz_mismatch("declined but changed its output", &fast, &ref, r_fast, r_ref);
-  } else if (r_fast != r_ref || !same_bytes(&fast, &ref) || (r_fast != 0 && strcmp(e_fast, e_ref) != 0)) {
-    fuzz_mismatch("fast PutItem body vs reference", &fast, &ref, r_fast, r_ref);
+#define ARGS "sessions", "sessionId", "k\xc3\xa9y", 4, "expires", 1700000000, sess, size
+  int r_pub = ddbs_body_put_item(ARGS, &pub, e_pub, sizeof e_pub);
+  int r_one = ddbs_onepass_body_put_item(ARGS, &one, e_one, sizeof e_one);
+  int r_two = ddbs_twopass_body_put_item(ARGS, &two, e_two, sizeof e_two);
+  int r_ref = ddbs_ref_body_put_item(ARGS, &ref, e_ref, sizeof e_ref);
+#undef ARGS
+  check("public PutItem body vs reference", r_pub, &pub, e_pub, r_ref, &ref, e_ref);
+  check("two-pass PutItem body vs reference", r_two, &two, e_two, r_ref, &ref, e_ref);
+  if (r_one == DDBS_ONEPASS_DECLINED) {
+    if (one.len != 1 || e_one[0])
+      fuzz_mismatch("declined but changed its output", &one, &ref, r_one, r_ref);
+  } else {
+    check("one-pass PutItem body vs reference", r_one, &one, e_one, r_ref, &ref, e_ref);
   }
   if (r_pub == 0) {
     json_error_t jerr;
@@ -43,7 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     json_decref(v);
   }
   ddbs_buf_free(&pub);
-  ddbs_buf_free(&fast);
+  ddbs_buf_free(&one);
+  ddbs_buf_free(&two);
   ddbs_buf_free(&ref);
   free(sess);
   return 0;

@@ -1,19 +1,22 @@
-/* ddb_json.c: session JSON text <-> DynamoDB AttributeValues, the GetItem/PutItem/DeleteItem
- * request bodies, and the GetItem/error response bodies (see ddb_json.h).
- * PutItem bodies and GetItem answers, the per-request work, go through single-pass converters
- * (the "fast paths" at the end of this file) that fall back to the jansson-based reference
- * implementations for anything unusual; ddb_json_ref.h exposes both for the tests and fuzzers.
- * Owns nothing beyond the jansson values and buffers of a single call; every function frees what
- * it allocated before returning (single exit, goto cleanup), and on failure leaves `out` as it
- * found it. Pure: no I/O, no clock, no globals (never calls json_object_seed). Thread: any.
+/* ddb_json.c: the production converters (see ddb_json.h): the GetItem/PutItem/DeleteItem request
+ * bodies, session JSON text -> PutItem body, GetItem answer -> session JSON text, error answers,
+ * and the strict JSON object check for the other answers. They work on the text itself: no tree,
+ * no jansson. The jansson reference (ddb_ref.c, ddb_json_ref.h) is what they are tested against.
  *
- * Numbers are printed exactly as JavaScript's Number#toString prints them (shortest round-trip
- * digits; plain notation from 1e-7 up to 1e21; otherwise "1.5e-7" / "1e+21"; -0 prints as "0"),
- * which is also what aws-sdk's DocumentClient puts in "N", so items stay byte-compatible. */
+ * Two stages for each converter (ddb_json_ref.h explains them): a one-pass converter for what
+ * clients and DynamoDB really send, which declines anything unusual, and a two-pass one
+ * (validate exactly as jansson does, then convert) that takes every input. Both stages read JSON
+ * as jansson does: the same texts are accepted (but for a jansson bug, see ddb_ref.c: a raw NUL
+ * byte after a number is refused here, as everywhere), and an object's repeated key keeps its last
+ * value at its first place.
+ *
+ * Also defines the helpers ddb_ref.c shares (ddb_json_internal.h): argument checks, body pieces,
+ * JSON string writing, UTF-8 validation, the error texts that are part of the contract.
+ * Owns nothing beyond the buffers of a single call; every function frees what it allocated before
+ * returning, and on failure leaves `out` as it found it. Pure: no I/O, no clock, no globals.
+ * Thread: any (the client calls it on its worker thread). */
 #include "ddb_json.h"
-#include "ddb_json_ref.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -21,18 +24,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SESSION_ATTR "session"
-#define MAX_READ_DEPTH 64     /* nesting accepted in server answers (DynamoDB itself stops at 32) */
-#define MAX_KEY_BYTES 2048    /* DynamoDB's limit on a partition key value */
-#define N_MAX_MAGNITUDE 1e126 /* doubles >= this print as >= 1e+126: above 9.99..9E+125 */
+#include "ddb_json_internal.h"
+#include "ddb_json_ref.h"
+#include "ddb_number.h"
+
+#define SESSION_ATTR DDBS_SESSION_ATTR
+#define MAX_READ_DEPTH DDBS_MAX_READ_DEPTH
+#define N_MAX_MAGNITUDE 1e126  /* doubles >= this print as >= 1e+126: above 9.99..9E+125 */
 #define N_MIN_MAGNITUDE 1e-130 /* doubles < this print as < 1e-130: below DynamoDB's smallest */
 
 /* ---- errors ---------------------------------------------------------------------------- */
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 4, 5)))
-#endif
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
+int ddbs_fail(char *err, size_t errlen, int code, const char *fmt, ...) {
   if (err && errlen) {
     va_list ap;
     va_start(ap, fmt);
@@ -42,266 +45,33 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
   return code;
 }
 
-static int fail_nomem(char *err, size_t errlen) {
-  return fail(err, errlen, DDBS_E_NOMEM, "out of memory");
+int ddbs_fail_nomem(char *err, size_t errlen) {
+  return ddbs_fail(err, errlen, DDBS_E_NOMEM, "out of memory");
 }
 
-/* Undoes a partial append: out goes back to start bytes. */
-static void truncate_buf(ddbs_buf *out, size_t start) {
+int ddbs_fail_too_large(size_t size, char *err, size_t errlen) {
+  return ddbs_fail(err, errlen, DDBS_E_TOO_LARGE,
+                   "session item is %zu bytes; DynamoDB's item limit is %d bytes", size,
+                   DDBS_MAX_ITEM_SIZE);
+}
+
+int ddbs_fail_mismatch(const char *hash_key, int missing, char *err, size_t errlen) {
+  /* the attribute's name only: both keys are session ids, i.e. secrets */
+  return ddbs_fail(err, errlen, DDBS_E_MISMATCH,
+                   missing ? "the answer is for another key: its item has no \"%.64s\" attribute"
+                           : "the answer is for another key: its item's \"%.64s\" attribute is "
+                             "not the key asked for",
+                   hash_key);
+}
+
+void ddbs_truncate_buf(ddbs_buf *out, size_t start) {
   out->len = start;
   if (out->data) out->data[start] = '\0';
 }
 
-/* ---- numbers --------------------------------------------------------------------------- */
-
-/* A positive double's digits: value = 0.s[0..k-1] * 10^n, s without trailing zeros. */
-typedef struct {
-  char s[24];
-  int k;
-  int n;
-} digits_t;
-
-static void digits_from_u64(uint64_t m, int exp10, digits_t *d) {
-  /* value = m * 10^exp10 */
-  char tmp[24];
-  int len = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)m);
-  while (len > 1 && tmp[len - 1] == '0') {
-    len--;
-    exp10++;
-  }
-  memcpy(d->s, tmp, (size_t)len);
-  d->s[len] = '\0';
-  d->k = len;
-  d->n = exp10 + len;
-}
-
-/* strtod() of digits[0..n) * 10^exp10, negated if neg. The text handed to strtod has no decimal
- * point, so the locale's radix character cannot change the result. 0, or -1 (no memory). */
-static int decimal_to_double(int neg, const char *digits, size_t n, long exp10, double *out) {
-  char small[96];
-  char *t = n + 32 <= sizeof small ? small : malloc(n + 32);
-  if (!t) return -1;
-  size_t i = 0;
-  if (neg) t[i++] = '-';
-  memcpy(t + i, digits, n);
-  i += n;
-  snprintf(t + i, 24, "e%ld", exp10);
-  *out = strtod(t, NULL);
-  if (t != small) free(t);
-  return 0;
-}
-
-/* Is there a p-significant-digit decimal that strtod reads back as a (> 0, finite)? If so, stores
- * the closest such one in *d. The decimals that read back as a form an interval around a, so if
- * any p-digit decimal lies in it, the p-digit decimal just below or just above a does, and the
- * correctly rounded one is one of those two. The interval is symmetric (so the rounded one, being
- * the closest, is in it whenever any is) except at a power of two (lopsided), whose lower half is
- * half as wide: there the rounded text can miss while its neighbour on the other side hits. */
-static int try_precision(double a, int p, int lopsided, digits_t *d) {
-  char buf[48], dig[24];
-  size_t n = 0;
-  double back;
-  snprintf(buf, sizeof buf, "%.*e", p - 1, a); /* d.ddde+XX; the point is the locale's */
-  uint64_t m = 0;
-  const char *c = buf;
-  for (; *c && *c != 'e'; c++) {
-    if (*c >= '0' && *c <= '9' && n < sizeof dig) {
-      dig[n++] = *c;
-      m = m * 10 + (uint64_t)(*c - '0');
-    }
-  }
-  if (*c != 'e' || n != (size_t)p) return 0;
-  int exp10 = atoi(c + 1) - (p - 1);
-  if (decimal_to_double(0, dig, n, exp10, &back) == 0 && back == a) {
-    digits_from_u64(m, exp10, d);
-    return 1;
-  }
-  for (int delta = -1; lopsided && delta <= 1; delta += 2) {
-    uint64_t mm = delta < 0 ? m - 1 : m + 1;
-    if (mm == 0) continue;
-    int len = snprintf(dig, sizeof dig, "%llu", (unsigned long long)mm);
-    if (decimal_to_double(0, dig, (size_t)len, exp10, &back) == 0 && back == a) {
-      digits_from_u64(mm, exp10, d);
-      return 1;
-    }
-  }
-  return 0;
-}
-
-/* Shortest digits for a > 0, finite. */
-static void shortest_digits(double a, digits_t *d) {
-  /* an integer below 2^53: its own digits are the shortest */
-  if (a < 9007199254740992.0 && (double)(uint64_t)a == a) {
-    digits_from_u64((uint64_t)a, 0, d);
-    return;
-  }
-  uint64_t bits;
-  memcpy(&bits, &a, sizeof bits);
-  int lopsided = (bits & 0xFFFFFFFFFFFFFull) == 0 && (bits >> 52) > 1; /* normal power of two */
-  if (a >= DBL_MIN) {
-    /* Normal numbers: any decimal of <= DBL_DIG (15) digits survives decimal -> double -> 15
-     * digits, so if a has a representation of k <= 15 digits, %.14e prints exactly it (padded with
-     * zeros, which digits_from_u64 strips), and it is the only one of k digits. Otherwise 16 or
-     * 17 digits are needed. */
-    if (try_precision(a, DBL_DIG, 0, d) || try_precision(a, DBL_DIG + 1, lopsided, d)) return;
-    try_precision(a, 17, lopsided, d); /* %.16e always reads back */
-    return;
-  }
-  /* Subnormals have fewer digits of precision: whether p digits suffice is monotonic in p, and 17
-   * always do, so a binary search over 1..17 finds the least p. */
-  digits_t best;
-  int lo = 1, hi = 17, have_hi = 0;
-  while (lo < hi) {
-    int mid = (lo + hi) / 2;
-    digits_t t;
-    if (try_precision(a, mid, lopsided, &t)) {
-      hi = mid;
-      best = t;
-      have_hi = 1;
-    } else {
-      lo = mid + 1;
-    }
-  }
-  if (!have_hi) try_precision(a, 17, lopsided, &best); /* %.16e always reads back */
-  *d = best;
-}
-
-int ddbs_format_double(double d, char out[32]) {
-  if (!isfinite(d)) return -1;
-  if (d == 0) { /* +0 and -0: JavaScript's (-0).toString() and JSON.stringify(-0) give "0" */
-    out[0] = '0';
-    out[1] = '\0';
-    return 1;
-  }
-  digits_t dg;
-  shortest_digits(fabs(d), &dg);
-  const char *s = dg.s;
-  int k = dg.k, n = dg.n;
-  char *p = out;
-  if (d < 0) *p++ = '-';
-  /* ECMA-262 Number::toString(x), radix 10 */
-  if (k <= n && n <= 21) {
-    memcpy(p, s, (size_t)k);
-    p += k;
-    memset(p, '0', (size_t)(n - k));
-    p += n - k;
-  } else if (0 < n && n <= 21) {
-    memcpy(p, s, (size_t)n);
-    p += n;
-    *p++ = '.';
-    memcpy(p, s + n, (size_t)(k - n));
-    p += k - n;
-  } else if (-6 < n && n <= 0) {
-    *p++ = '0';
-    *p++ = '.';
-    memset(p, '0', (size_t)(-n));
-    p += -n;
-    memcpy(p, s, (size_t)k);
-    p += k;
-  } else {
-    int e = n - 1;
-    *p++ = s[0];
-    if (k > 1) {
-      *p++ = '.';
-      memcpy(p, s + 1, (size_t)(k - 1));
-      p += k - 1;
-    }
-    *p++ = 'e';
-    *p++ = e < 0 ? '-' : '+';
-    p += snprintf(p, 8, "%d", e < 0 ? -e : e);
-  }
-  *p = '\0';
-  return (int)(p - out);
-}
-
-/* Is text[0..len) a decimal number as DynamoDB (or any JSON/JavaScript writer) spells one?
- * [+-]? (digits [. digits*]? | . digits) ([eE] [+-]? digits)? */
-static int number_text_ok(const char *t, size_t len) {
-  size_t i = 0, int_digits = 0, frac_digits = 0;
-  if (i < len && (t[i] == '-' || t[i] == '+')) i++;
-  while (i < len && t[i] >= '0' && t[i] <= '9') i++, int_digits++;
-  if (i < len && t[i] == '.') {
-    i++;
-    while (i < len && t[i] >= '0' && t[i] <= '9') i++, frac_digits++;
-  }
-  if (int_digits + frac_digits == 0) return 0;
-  if (i < len && (t[i] == 'e' || t[i] == 'E')) {
-    size_t exp_digits = 0;
-    i++;
-    if (i < len && (t[i] == '-' || t[i] == '+')) i++;
-    while (i < len && t[i] >= '0' && t[i] <= '9') i++, exp_digits++;
-    if (!exp_digits) return 0;
-  }
-  return i == len;
-}
-
-/* A DynamoDB number text -> double, as JavaScript's Number(text) would read it. 0 or -1 (not a
- * number, out of double range, or no memory). Locale-independent. */
-static int parse_number_text(const char *t, size_t len, double *out) {
-  char small[64] = ""; /* (zeroed only to quiet gcc -O2 -Wmaybe-uninitialized) */
-  char *digits = small;
-  size_t n = 0, i = 0;
-  long frac = 0, exp10 = 0;
-  int neg = 0, rc = -1;
-  if (len == 0 || !number_text_ok(t, len)) return -1;
-  if (len > sizeof small) {
-    digits = malloc(len);
-    if (!digits) return -1;
-  }
-  if (t[i] == '-' || t[i] == '+') neg = t[i++] == '-';
-  for (int after_point = 0; i < len && t[i] != 'e' && t[i] != 'E'; i++) {
-    if (t[i] == '.') {
-      after_point = 1;
-      continue;
-    }
-    digits[n++] = t[i];
-    if (after_point) frac++;
-  }
-  if (i < len) { /* exponent; clamped far beyond any double's range */
-    int eneg = 0;
-    i++;
-    if (t[i] == '-' || t[i] == '+') eneg = t[i++] == '-';
-    for (; i < len; i++)
-      if (exp10 < 100000000L) exp10 = exp10 * 10 + (t[i] - '0');
-    if (eneg) exp10 = -exp10;
-  }
-  if (frac > 100000000L) frac = 100000000L;
-  double v;
-  if (decimal_to_double(neg, digits, n, exp10 - frac, &v) != 0) goto cleanup;
-  if (!isfinite(v)) goto cleanup; /* overflow; underflow to 0 is what Number() does too */
-  *out = v;
-  rc = 0;
-cleanup:
-  if (digits != small) free(digits);
-  return rc;
-}
-
-/* Significant digits of a number text (leading and trailing zeros of the mantissa trimmed). */
-static size_t significant_digits(const char *t, size_t len) {
-  size_t first = 0, last = 0, pos = 0;
-  int seen = 0;
-  for (size_t i = 0; i < len && t[i] != 'e' && t[i] != 'E'; i++) {
-    if (t[i] < '0' || t[i] > '9') continue;
-    pos++;
-    if (t[i] != '0') {
-      if (!seen) first = pos;
-      last = pos;
-      seen = 1;
-    }
-  }
-  return seen ? last - first + 1 : 0;
-}
-
-/* DynamoDB's size of a number: 1 byte per 2 significant digits, plus 1 (the developer guide's
- * approximation; the exact encoding can take a byte or two more). */
-static size_t number_text_size(const char *t, size_t len) {
-  return (significant_digits(t, len) + 1) / 2 + 1;
-}
-
 /* ---- strings --------------------------------------------------------------------------- */
 
-/* Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF); NUL allowed. */
-static int utf8_valid(const unsigned char *s, size_t len) {
+int ddbs_utf8_valid(const unsigned char *s, size_t len) {
   size_t i = 0;
   while (i < len) {
     unsigned c = s[i];
@@ -332,8 +102,7 @@ static int utf8_valid(const unsigned char *s, size_t len) {
   return 1;
 }
 
-/* Appends s as a JSON string literal, escaped as JSON.stringify does. 0 or -1 (no memory). */
-static int write_string(ddbs_buf *out, const char *s, size_t len) {
+int ddbs_write_json_string(ddbs_buf *out, const char *s, size_t len) {
   static const char hex[] = "0123456789abcdef";
   if (ddbs_buf_reserve(out, len + 2) != 0) return -1;
   if (ddbs_buf_append_char(out, '"') != 0) return -1;
@@ -363,8 +132,7 @@ static int write_string(ddbs_buf *out, const char *s, size_t len) {
   return ddbs_buf_append_char(out, '"');
 }
 
-/* Copies src (len bytes) into dst (size bytes), NUL-terminated, cut at a UTF-8 boundary. */
-static void copy_truncated(char *dst, size_t size, const char *src, size_t len) {
+void ddbs_copy_truncated(char *dst, size_t size, const char *src, size_t len) {
   if (!dst || size == 0) return;
   if (len >= size) {
     len = size - 1;
@@ -374,420 +142,52 @@ static void copy_truncated(char *dst, size_t size, const char *src, size_t len) 
   dst[len] = '\0';
 }
 
-/* ---- session value -> AttributeValue --------------------------------------------------- */
-
-static int new_tagged(const char *tag, json_t *v, json_t **out) {
-  json_t *o = json_object();
-  if (!o || json_object_set_new(o, tag, v) != 0) { /* set_new consumes v even on failure */
-    if (!o) json_decref(v);
-    json_decref(o);
-    return -1;
+size_t ddbs_error_code_from_type(const char *t, size_t tlen, char *code, size_t code_size) {
+  /* "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException" -> the name */
+  const char *colon = memchr(t, ':', tlen);
+  if (colon) tlen = (size_t)(colon - t);
+  const char *hash = memchr(t, '#', tlen);
+  if (hash) {
+    tlen -= (size_t)(hash + 1 - t);
+    t = hash + 1;
   }
-  *out = o;
-  return 0;
+  ddbs_copy_truncated(code, code_size, t, tlen);
+  return tlen;
 }
 
-/* A session number -> its N text (len in *len); DDBS_E_INPUT if DynamoDB cannot store it. */
-static int check_number(double v, char text[32], int *len, char *err, size_t errlen) {
+/* ---- session numbers ------------------------------------------------------------------- */
+
+int ddbs_session_number(double v, char text[32], int *len, char *err, size_t errlen) {
   *len = ddbs_format_double(v, text);
-  if (*len < 0) return fail(err, errlen, DDBS_E_INPUT, "session holds a non-finite number");
+  if (*len < 0) return ddbs_fail(err, errlen, DDBS_E_INPUT, "session holds a non-finite number");
   double a = fabs(v);
   if (a >= N_MAX_MAGNITUDE || (a != 0 && a < N_MIN_MAGNITUDE))
-    return fail(err, errlen, DDBS_E_INPUT,
-                "session holds the number %s, which DynamoDB cannot store (magnitudes from 1E-130 "
-                "to 9.9999999999999999999999999999999999999E+125, or 0)",
-                text);
+    return ddbs_fail(err, errlen, DDBS_E_INPUT,
+                     "session holds the number %s, which DynamoDB cannot store (magnitudes from 1E-130 "
+                     "to 9.9999999999999999999999999999999999999E+125, or 0)",
+                     text);
   return 0;
-}
-
-static int number_attr(double v, json_t **out, char *err, size_t errlen) {
-  char text[32];
-  int len;
-  int rc = check_number(v, text, &len, err, errlen);
-  if (rc != 0) return rc;
-  if (new_tagged("N", json_stringn_nocheck(text, (size_t)len), out) != 0)
-    return fail_nomem(err, errlen);
-  return 0;
-}
-
-/* depth: the nesting level a container at this position would have (the session itself is 1). */
-static int value_to_attr(const json_t *v, int depth, json_t **out, char *err, size_t errlen) {
-  json_t *inner = NULL, *child = NULL;
-  int rc = 0;
-  *out = NULL;
-  switch (json_typeof(v)) {
-    case JSON_OBJECT: {
-      if (depth > DDBS_MAX_DEPTH) {
-        rc = fail(err, errlen, DDBS_E_INPUT,
-                  "session nests deeper than %d levels (DynamoDB's limit)", DDBS_MAX_DEPTH);
-        goto cleanup;
-      }
-      inner = json_object();
-      if (!inner) goto nomem;
-      const char *key;
-      size_t key_len;
-      json_t *member;
-      json_t *obj = (json_t *)v; /* jansson's iteration API is not const-qualified */
-      json_object_keylen_foreach(obj, key, key_len, member) {
-        rc = value_to_attr(member, depth + 1, &child, err, errlen);
-        if (rc != 0) goto cleanup;
-        if (json_object_setn_new_nocheck(inner, key, key_len, child) != 0) {
-          child = NULL;
-          goto nomem;
-        }
-        child = NULL;
-      }
-      if (new_tagged("M", inner, out) != 0) {
-        inner = NULL;
-        goto nomem;
-      }
-      inner = NULL;
-      break;
-    }
-    case JSON_ARRAY: {
-      if (depth > DDBS_MAX_DEPTH) {
-        rc = fail(err, errlen, DDBS_E_INPUT,
-                  "session nests deeper than %d levels (DynamoDB's limit)", DDBS_MAX_DEPTH);
-        goto cleanup;
-      }
-      inner = json_array();
-      if (!inner) goto nomem;
-      size_t i;
-      json_t *member;
-      json_array_foreach(v, i, member) {
-        rc = value_to_attr(member, depth + 1, &child, err, errlen);
-        if (rc != 0) goto cleanup;
-        if (json_array_append_new(inner, child) != 0) {
-          child = NULL;
-          goto nomem;
-        }
-        child = NULL;
-      }
-      if (new_tagged("L", inner, out) != 0) {
-        inner = NULL;
-        goto nomem;
-      }
-      inner = NULL;
-      break;
-    }
-    case JSON_STRING:
-      if (new_tagged("S", json_stringn_nocheck(json_string_value(v), json_string_length(v)),
-                     out) != 0)
-        goto nomem;
-      break;
-    case JSON_INTEGER: /* as JavaScript would hold it: a double */
-      rc = number_attr((double)json_integer_value(v), out, err, errlen);
-      break;
-    case JSON_REAL: rc = number_attr(json_real_value(v), out, err, errlen); break;
-    case JSON_TRUE:
-    case JSON_FALSE:
-      if (new_tagged("BOOL", json_boolean(json_is_true(v)), out) != 0) goto nomem;
-      break;
-    case JSON_NULL:
-      if (new_tagged("NULL", json_true(), out) != 0) goto nomem;
-      break;
-    default: rc = fail(err, errlen, DDBS_E_INPUT, "session holds a value of unknown type"); break;
-  }
-  goto cleanup;
-nomem:
-  rc = fail_nomem(err, errlen);
-cleanup:
-  json_decref(child);
-  json_decref(inner);
-  return rc;
-}
-
-json_t *ddbs_value_to_attr(const json_t *value, char *err, size_t errlen) {
-  json_t *attr = NULL;
-  if (!value) {
-    fail(err, errlen, DDBS_E_INPUT, "no session value");
-    return NULL;
-  }
-  if (value_to_attr(value, 1, &attr, err, errlen) != 0) return NULL;
-  return attr;
-}
-
-/* Session JSON text -> a new jansson value; returns 0 or a DDBS_E_* code. Numbers all become reals
- * (JSON_DECODE_INT_AS_REAL: 2^64 and beyond are fine, as in JavaScript); NUL in strings is kept. */
-static int load_session(const char *text, size_t len, json_t **out, char *err, size_t errlen) {
-  json_error_t jerr;
-  *out = NULL;
-  if (!text) return fail(err, errlen, DDBS_E_INPUT, "no session JSON");
-  *out = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
-  if (!*out)
-    return fail(err, errlen,
-                json_error_code(&jerr) == json_error_out_of_memory ? DDBS_E_NOMEM : DDBS_E_INPUT,
-                "session is not valid JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-                jerr.column);
-  return 0;
-}
-
-json_t *ddbs_json_text_to_attr(const char *text, size_t len, char *err, size_t errlen) {
-  json_t *value = NULL, *attr = NULL;
-  if (load_session(text, len, &value, err, errlen) == 0)
-    value_to_attr(value, 1, &attr, err, errlen);
-  json_decref(value);
-  return attr;
-}
-
-/* ---- AttributeValue -> JSON text ------------------------------------------------------- */
-
-static int write_attr(const json_t *attr, int depth, ddbs_buf *out, char *err, size_t errlen);
-
-static int write_number(const json_t *n, ddbs_buf *out, char *err, size_t errlen) {
-  double v;
-  char text[32];
-  if (!json_is_string(n))
-    return fail(err, errlen, DDBS_E_RESPONSE, "a number attribute value (N) is not a string");
-  if (parse_number_text(json_string_value(n), json_string_length(n), &v) != 0)
-    return fail(err, errlen, DDBS_E_RESPONSE,
-                "a number attribute value (N) is not a number: \"%.40s\"", json_string_value(n));
-  int len = ddbs_format_double(v, text);
-  if (len < 0 || ddbs_buf_append(out, text, (size_t)len) != 0) return fail_nomem(err, errlen);
-  return 0;
-}
-
-/* Writes the members of an array under tag (SS, NS, BS, or L) as a JSON array. */
-static int write_list(const char *tag, const json_t *arr, int depth, ddbs_buf *out, char *err,
-                      size_t errlen) {
-  size_t i;
-  json_t *member;
-  if (!json_is_array(arr))
-    return fail(err, errlen, DDBS_E_RESPONSE, "a %s attribute value is not an array", tag);
-  if (ddbs_buf_append_char(out, '[') != 0) return fail_nomem(err, errlen);
-  json_array_foreach(arr, i, member) {
-    int rc = 0;
-    if (i > 0 && ddbs_buf_append_char(out, ',') != 0) return fail_nomem(err, errlen);
-    if (tag[0] == 'L') {
-      rc = write_attr(member, depth + 1, out, err, errlen);
-    } else if (tag[0] == 'N') {
-      rc = write_number(member, out, err, errlen);
-    } else if (!json_is_string(member)) {
-      rc = fail(err, errlen, DDBS_E_RESPONSE, "a %s attribute value holds a non-string", tag);
-    } else if (write_string(out, json_string_value(member), json_string_length(member)) != 0) {
-      rc = fail_nomem(err, errlen);
-    }
-    if (rc != 0) return rc;
-  }
-  if (ddbs_buf_append_char(out, ']') != 0) return fail_nomem(err, errlen);
-  return 0;
-}
-
-/* Writes the members of an object {name: AttributeValue} as a JSON object. */
-static int write_map(const json_t *map, int depth, ddbs_buf *out, char *err, size_t errlen) {
-  const char *key;
-  size_t key_len;
-  json_t *member;
-  int first = 1;
-  json_t *obj = (json_t *)map; /* jansson's iteration API is not const-qualified */
-  if (ddbs_buf_append_char(out, '{') != 0) return fail_nomem(err, errlen);
-  json_object_keylen_foreach(obj, key, key_len, member) {
-    if ((!first && ddbs_buf_append_char(out, ',') != 0) || write_string(out, key, key_len) != 0 ||
-        ddbs_buf_append_char(out, ':') != 0)
-      return fail_nomem(err, errlen);
-    first = 0;
-    int rc = write_attr(member, depth + 1, out, err, errlen);
-    if (rc != 0) return rc;
-  }
-  if (ddbs_buf_append_char(out, '}') != 0) return fail_nomem(err, errlen);
-  return 0;
-}
-
-/* depth: the nesting level of attr (a top-level attribute is 1). */
-static int write_attr(const json_t *attr, int depth, ddbs_buf *out, char *err, size_t errlen) {
-  if (depth > MAX_READ_DEPTH)
-    return fail(err, errlen, DDBS_E_RESPONSE, "attribute values nest deeper than %d levels",
-                MAX_READ_DEPTH);
-  if (!json_is_object(attr) || json_object_size(attr) != 1)
-    return fail(err, errlen, DDBS_E_RESPONSE,
-                "an attribute value is not an object with exactly one type tag");
-  void *it = json_object_iter((json_t *)attr);
-  const char *tag = json_object_iter_key(it);
-  const json_t *v = json_object_iter_value(it);
-  if (strcmp(tag, "S") == 0 || strcmp(tag, "B") == 0) {
-    if (!json_is_string(v))
-      return fail(err, errlen, DDBS_E_RESPONSE, "a %s attribute value is not a string", tag);
-    if (write_string(out, json_string_value(v), json_string_length(v)) != 0)
-      return fail_nomem(err, errlen);
-    return 0;
-  }
-  if (strcmp(tag, "N") == 0) return write_number(v, out, err, errlen);
-  if (strcmp(tag, "BOOL") == 0) {
-    if (!json_is_boolean(v))
-      return fail(err, errlen, DDBS_E_RESPONSE, "a BOOL attribute value is not true or false");
-    if (ddbs_buf_append_str(out, json_is_true(v) ? "true" : "false") != 0)
-      return fail_nomem(err, errlen);
-    return 0;
-  }
-  if (strcmp(tag, "NULL") == 0) {
-    if (!json_is_true(v))
-      return fail(err, errlen, DDBS_E_RESPONSE, "a NULL attribute value is not true");
-    if (ddbs_buf_append_str(out, "null") != 0) return fail_nomem(err, errlen);
-    return 0;
-  }
-  if (strcmp(tag, "M") == 0) {
-    if (!json_is_object(v))
-      return fail(err, errlen, DDBS_E_RESPONSE, "an M attribute value is not an object");
-    return write_map(v, depth, out, err, errlen);
-  }
-  if (strcmp(tag, "L") == 0 || strcmp(tag, "SS") == 0 || strcmp(tag, "NS") == 0 ||
-      strcmp(tag, "BS") == 0)
-    return write_list(tag, v, depth, out, err, errlen);
-  return fail(err, errlen, DDBS_E_RESPONSE, "unknown attribute type tag \"%.16s\"", tag);
-}
-
-int ddbs_attr_to_json_text(const json_t *attr, ddbs_buf *out, char *err, size_t errlen) {
-  size_t start = out->len;
-  int rc = attr ? write_attr(attr, 1, out, err, errlen)
-                : fail(err, errlen, DDBS_E_RESPONSE, "no attribute value");
-  if (rc != 0) truncate_buf(out, start);
-  return rc;
-}
-
-/* ---- item size ------------------------------------------------------------------------- */
-
-static size_t base64_decoded_len(const char *s, size_t len) {
-  size_t pad = 0;
-  while (pad < 2 && len > pad && s[len - 1 - pad] == '=') pad++;
-  return (len - pad) / 4 * 3 + ((len - pad) % 4 * 3) / 4;
-}
-
-static size_t number_size(const json_t *n) {
-  if (!json_is_string(n)) return 0;
-  return number_text_size(json_string_value(n), json_string_length(n));
-}
-
-static size_t value_size(const json_t *attr) {
-  size_t size = 0, i;
-  const char *key;
-  size_t key_len;
-  json_t *member;
-  if (!json_is_object(attr) || json_object_size(attr) != 1) return 0;
-  void *it = json_object_iter((json_t *)attr);
-  const char *tag = json_object_iter_key(it);
-  json_t *v = json_object_iter_value(it);
-  if (strcmp(tag, "S") == 0) return json_string_length(v);
-  if (strcmp(tag, "N") == 0) return number_size(v);
-  if (strcmp(tag, "B") == 0)
-    return json_is_string(v) ? base64_decoded_len(json_string_value(v), json_string_length(v)) : 0;
-  if (strcmp(tag, "BOOL") == 0 || strcmp(tag, "NULL") == 0) return 1;
-  if (strcmp(tag, "M") == 0) {
-    size = 3;
-    json_object_keylen_foreach(v, key, key_len, member) size += 1 + key_len + value_size(member);
-  } else if (strcmp(tag, "L") == 0) {
-    size = 3;
-    json_array_foreach(v, i, member) size += 1 + value_size(member);
-  } else if (strcmp(tag, "SS") == 0) {
-    json_array_foreach(v, i, member) size += json_string_length(member);
-  } else if (strcmp(tag, "NS") == 0) {
-    json_array_foreach(v, i, member) size += number_size(member);
-  } else if (strcmp(tag, "BS") == 0) {
-    json_array_foreach(v, i, member) {
-      if (json_is_string(member))
-        size += base64_decoded_len(json_string_value(member), json_string_length(member));
-    }
-  }
-  return size;
-}
-
-size_t ddbs_item_size(const json_t *item) {
-  size_t size = 0;
-  const char *key;
-  size_t key_len;
-  json_t *member;
-  json_t *obj = (json_t *)item; /* jansson's iteration API is not const-qualified */
-  if (!json_is_object(item)) return 0;
-  json_object_keylen_foreach(obj, key, key_len, member) size += key_len + value_size(member);
-  return size;
 }
 
 /* ---- request bodies -------------------------------------------------------------------- */
 
-/* The PutItem path writes the AttributeValue text straight from the decoded session (no
- * intermediate AttributeValue tree, no second serialisation) and adds up the item size on the way;
- * it gives the same text as json_dumps(ddbs_value_to_attr()) up to string-escape spelling (tests
- * check the two agree), and the same size as ddbs_item_size(). */
-
 #define APPEND(lit) (ddbs_buf_append(out, lit, sizeof(lit) - 1) != 0)
 
-/* depth: the nesting level a container at this position would have (the session itself is 1). */
-static int write_value_attr(const json_t *v, int depth, ddbs_buf *out, size_t *size, char *err,
-                            size_t errlen) {
-  int rc;
-  switch (json_typeof(v)) {
-    case JSON_OBJECT:
-    case JSON_ARRAY: {
-      int is_obj = json_is_object(v);
-      if (depth > DDBS_MAX_DEPTH)
-        return fail(err, errlen, DDBS_E_INPUT,
-                    "session nests deeper than %d levels (DynamoDB's limit)", DDBS_MAX_DEPTH);
-      if (is_obj ? APPEND("{\"M\":{") : APPEND("{\"L\":[")) goto nomem;
-      *size += 3;
-      if (is_obj) {
-        const char *key;
-        size_t key_len;
-        json_t *member;
-        int first = 1;
-        json_t *obj = (json_t *)v; /* jansson's iteration API is not const-qualified */
-        json_object_keylen_foreach(obj, key, key_len, member) {
-          if ((!first && ddbs_buf_append_char(out, ',') != 0) ||
-              write_string(out, key, key_len) != 0 || ddbs_buf_append_char(out, ':') != 0)
-            goto nomem;
-          first = 0;
-          *size += 1 + key_len;
-          rc = write_value_attr(member, depth + 1, out, size, err, errlen);
-          if (rc != 0) return rc;
-        }
-      } else {
-        size_t i;
-        json_t *member;
-        json_array_foreach(v, i, member) {
-          if (i > 0 && ddbs_buf_append_char(out, ',') != 0) goto nomem;
-          *size += 1;
-          rc = write_value_attr(member, depth + 1, out, size, err, errlen);
-          if (rc != 0) return rc;
-        }
-      }
-      if (is_obj ? APPEND("}}") : APPEND("]}")) goto nomem;
-      return 0;
-    }
-    case JSON_STRING:
-      if (APPEND("{\"S\":") ||
-          write_string(out, json_string_value(v), json_string_length(v)) != 0 || APPEND("}"))
-        goto nomem;
-      *size += json_string_length(v);
-      return 0;
-    case JSON_INTEGER:
-    case JSON_REAL: {
-      char text[32];
-      double d = json_is_real(v) ? json_real_value(v) : (double)json_integer_value(v);
-      int len;
-      rc = check_number(d, text, &len, err, errlen);
-      if (rc != 0) return rc;
-      if (APPEND("{\"N\":\"") || ddbs_buf_append(out, text, (size_t)len) != 0 || APPEND("\"}"))
-        goto nomem;
-      *size += number_text_size(text, (size_t)len);
-      return 0;
-    }
-    case JSON_TRUE:
-    case JSON_FALSE:
-      if (json_is_true(v) ? APPEND("{\"BOOL\":true}") : APPEND("{\"BOOL\":false}")) goto nomem;
-      *size += 1;
-      return 0;
-    case JSON_NULL:
-      if (APPEND("{\"NULL\":true}")) goto nomem;
-      *size += 1;
-      return 0;
-    default: return fail(err, errlen, DDBS_E_INPUT, "session holds a value of unknown type");
-  }
-nomem:
-  return fail_nomem(err, errlen);
+static int check_name(const char *what, const char *name, char *err, size_t errlen) {
+  if (!name || !*name) return ddbs_fail(err, errlen, DDBS_E_INPUT, "no %s given", what);
+  if (!ddbs_utf8_valid((const unsigned char *)name, strlen(name)))
+    return ddbs_fail(err, errlen, DDBS_E_INPUT, "the %s is not valid UTF-8", what);
+  return 0;
 }
 
-static int check_name(const char *what, const char *name, char *err, size_t errlen) {
-  if (!name || !*name) return fail(err, errlen, DDBS_E_INPUT, "no %s given", what);
-  if (!utf8_valid((const unsigned char *)name, strlen(name)))
-    return fail(err, errlen, DDBS_E_INPUT, "the %s is not valid UTF-8", what);
+static int check_key_value(const char *key, size_t key_len, char *err, size_t errlen) {
+  if (!key || key_len == 0) return ddbs_fail(err, errlen, DDBS_E_INPUT, "the session key is empty");
+  if (key_len > DDBS_MAX_KEY_BYTES)
+    return ddbs_fail(err, errlen, DDBS_E_INPUT,
+                     "the session key is %zu bytes; DynamoDB's partition key limit is %d bytes", key_len,
+                     DDBS_MAX_KEY_BYTES);
+  if (!ddbs_utf8_valid((const unsigned char *)key, key_len))
+    return ddbs_fail(err, errlen, DDBS_E_INPUT, "the session key is not valid UTF-8");
   return 0;
 }
 
@@ -795,26 +195,62 @@ static int check_key(const char *table, const char *hash_key, const char *key, s
                      char *err, size_t errlen) {
   int rc = check_name("table name", table, err, errlen);
   if (rc == 0) rc = check_name("hash key attribute name", hash_key, err, errlen);
-  if (rc != 0) return rc;
-  if (!key || key_len == 0) return fail(err, errlen, DDBS_E_INPUT, "the session key is empty");
-  if (key_len > MAX_KEY_BYTES)
-    return fail(err, errlen, DDBS_E_INPUT,
-                "the session key is %zu bytes; DynamoDB's partition key limit is %d bytes", key_len,
-                MAX_KEY_BYTES);
-  if (!utf8_valid((const unsigned char *)key, key_len))
-    return fail(err, errlen, DDBS_E_INPUT, "the session key is not valid UTF-8");
+  if (rc == 0) rc = check_key_value(key, key_len, err, errlen);
+  return rc;
+}
+
+/* The hash key, ttl and session attributes must have three different names. */
+static int check_attr_names(const char *hash_key, const char *ttl_key, char *err, size_t errlen) {
+  if (strcmp(hash_key, SESSION_ATTR) == 0)
+    return ddbs_fail(err, errlen, DDBS_E_INPUT,
+                     "the hash key attribute cannot be named \"" SESSION_ATTR "\"");
+  if (ttl_key) {
+    int rc = check_name("ttl attribute name", ttl_key, err, errlen);
+    if (rc != 0) return rc;
+    if (strcmp(ttl_key, SESSION_ATTR) == 0 || strcmp(ttl_key, hash_key) == 0)
+      return ddbs_fail(err, errlen, DDBS_E_INPUT,
+                       "the ttl attribute cannot be named \"%.64s\" (the %s attribute's name)", ttl_key,
+                       strcmp(ttl_key, hash_key) == 0 ? "hash key" : "session");
+  }
   return 0;
 }
 
-/* Appends {"TableName":table,"<field>":{hash_key:{"S":key} -- the caller closes it. */
-static int write_body_start(const char *table, const char *field, const char *hash_key,
-                            const char *key, size_t key_len, ddbs_buf *out) {
-  if (APPEND("{\"TableName\":") || write_string(out, table, strlen(table)) != 0 ||
-      ddbs_buf_append_char(out, ',') != 0 || write_string(out, field, strlen(field)) != 0 ||
-      APPEND(":{") || write_string(out, hash_key, strlen(hash_key)) != 0 || APPEND(":{\"S\":") ||
-      write_string(out, key, key_len) != 0 || APPEND("}"))
+int ddbs_check_put_args(const char *table, const char *hash_key, const char *key, size_t key_len,
+                        const char *ttl_key, int with_ttl, char *err, size_t errlen) {
+  int rc = check_key(table, hash_key, key, key_len, err, errlen);
+  if (rc == 0) rc = check_attr_names(hash_key, with_ttl ? ttl_key : NULL, err, errlen);
+  return rc;
+}
+
+int ddbs_check_get_args(const char *hash_key, const char *key, size_t key_len, const char *ttl_key,
+                        char *err, size_t errlen) {
+  int rc = check_name("hash key attribute name", hash_key, err, errlen);
+  if (rc == 0) rc = check_key_value(key, key_len, err, errlen);
+  if (rc == 0) rc = check_attr_names(hash_key, ttl_key, err, errlen);
+  return rc;
+}
+
+int ddbs_write_body_start(const char *table, const char *field, const char *hash_key, const char *key,
+                          size_t key_len, ddbs_buf *out) {
+  if (APPEND("{\"TableName\":") || ddbs_write_json_string(out, table, strlen(table)) != 0 ||
+      ddbs_buf_append_char(out, ',') != 0 || ddbs_write_json_string(out, field, strlen(field)) != 0 ||
+      APPEND(":{") || ddbs_write_json_string(out, hash_key, strlen(hash_key)) != 0 ||
+      APPEND(":{\"S\":") || ddbs_write_json_string(out, key, key_len) != 0 || APPEND("}"))
     return -1;
   return 0;
+}
+
+int ddbs_write_put_end(const char *ttl_key, int with_ttl, long long expires, ddbs_buf *out, size_t *size) {
+  if (with_ttl) {
+    char n[24];
+    int nlen = snprintf(n, sizeof n, "%lld", expires);
+    if (ddbs_buf_append_char(out, ',') != 0 ||
+        ddbs_write_json_string(out, ttl_key, strlen(ttl_key)) != 0 || APPEND(":{\"N\":\"") ||
+        ddbs_buf_append(out, n, (size_t)nlen) != 0 || APPEND("\"}"))
+      return -1;
+    *size += strlen(ttl_key) + ddbs_number_text_size(n, (size_t)nlen);
+  }
+  return APPEND("}}") ? -1 : 0;
 }
 
 int ddbs_body_get_item(const char *table, const char *hash_key, const char *key, size_t key_len,
@@ -822,10 +258,10 @@ int ddbs_body_get_item(const char *table, const char *hash_key, const char *key,
   size_t start = out->len;
   int rc = check_key(table, hash_key, key, key_len, err, errlen);
   if (rc != 0) return rc;
-  if (write_body_start(table, "Key", hash_key, key, key_len, out) != 0 || APPEND("}") ||
+  if (ddbs_write_body_start(table, "Key", hash_key, key, key_len, out) != 0 || APPEND("}") ||
       (consistent_read && APPEND(",\"ConsistentRead\":true")) || APPEND("}")) {
-    truncate_buf(out, start);
-    return fail_nomem(err, errlen);
+    ddbs_truncate_buf(out, start);
+    return ddbs_fail_nomem(err, errlen);
   }
   return 0;
 }
@@ -835,208 +271,39 @@ int ddbs_body_delete_item(const char *table, const char *hash_key, const char *k
   size_t start = out->len;
   int rc = check_key(table, hash_key, key, key_len, err, errlen);
   if (rc != 0) return rc;
-  if (write_body_start(table, "Key", hash_key, key, key_len, out) != 0 || APPEND("}}")) {
-    truncate_buf(out, start);
-    return fail_nomem(err, errlen);
+  if (ddbs_write_body_start(table, "Key", hash_key, key, key_len, out) != 0 || APPEND("}}")) {
+    ddbs_truncate_buf(out, start);
+    return ddbs_fail_nomem(err, errlen);
   }
   return 0;
-}
-
-/* The checks every PutItem makes before looking at the session (the same in both paths). */
-static int check_put_args(const char *table, const char *hash_key, const char *key, size_t key_len,
-                          const char *ttl_key, int with_ttl, char *err, size_t errlen) {
-  int rc = check_key(table, hash_key, key, key_len, err, errlen);
-  if (rc != 0) return rc;
-  if (strcmp(hash_key, SESSION_ATTR) == 0)
-    return fail(err, errlen, DDBS_E_INPUT,
-                "the hash key attribute cannot be named \"" SESSION_ATTR "\"");
-  if (with_ttl) {
-    rc = check_name("ttl attribute name", ttl_key, err, errlen);
-    if (rc != 0) return rc;
-    if (strcmp(ttl_key, SESSION_ATTR) == 0 || strcmp(ttl_key, hash_key) == 0)
-      return fail(err, errlen, DDBS_E_INPUT,
-                  "the ttl attribute cannot be named \"%.64s\" (the %s attribute's name)", ttl_key,
-                  strcmp(ttl_key, hash_key) == 0 ? "hash key" : "session");
-  }
-  return 0;
-}
-
-/* Appends the ttl attribute (when with_ttl) and closes the body; adds the ttl's size. 0 or -1. */
-static int write_put_end(const char *ttl_key, int with_ttl, long long expires, ddbs_buf *out,
-                         size_t *size) {
-  if (with_ttl) {
-    char n[24];
-    int nlen = snprintf(n, sizeof n, "%lld", expires);
-    if (ddbs_buf_append_char(out, ',') != 0 || write_string(out, ttl_key, strlen(ttl_key)) != 0 ||
-        APPEND(":{\"N\":\"") || ddbs_buf_append(out, n, (size_t)nlen) != 0 || APPEND("\"}"))
-      return -1;
-    *size += strlen(ttl_key) + number_text_size(n, (size_t)nlen);
-  }
-  return APPEND("}}") ? -1 : 0;
-}
-
-static int fail_too_large(size_t size, char *err, size_t errlen) {
-  return fail(err, errlen, DDBS_E_TOO_LARGE,
-              "session item is %zu bytes; DynamoDB's item limit is %d bytes", size,
-              DDBS_MAX_ITEM_SIZE);
-}
-
-/* The reference PutItem path: jansson decodes the session, write_value_attr writes it. */
-int ddbs_ref_body_put_item(const char *table, const char *hash_key, const char *key, size_t key_len,
-                           const char *ttl_key, long long expires, const char *session_json,
-                           size_t session_len, ddbs_buf *out, char *err, size_t errlen) {
-  json_t *session = NULL;
-  size_t start = out->len;
-  int with_ttl = ttl_key != NULL && expires >= 0;
-  int rc = check_put_args(table, hash_key, key, key_len, ttl_key, with_ttl, err, errlen);
-  if (rc != 0) goto cleanup;
-  rc = load_session(session_json, session_len, &session, err, errlen);
-  if (rc != 0) goto cleanup;
-  size_t size = strlen(hash_key) + key_len + (sizeof SESSION_ATTR - 1);
-  if (write_body_start(table, "Item", hash_key, key, key_len, out) != 0 ||
-      APPEND(",\"" SESSION_ATTR "\":"))
-    goto nomem;
-  rc = write_value_attr(session, 1, out, &size, err, errlen);
-  if (rc != 0) goto cleanup;
-  if (write_put_end(ttl_key, with_ttl, expires, out, &size) != 0) goto nomem;
-  if (size > DDBS_MAX_ITEM_SIZE) rc = fail_too_large(size, err, errlen);
-  goto cleanup;
-nomem:
-  rc = fail_nomem(err, errlen);
-cleanup:
-  if (rc != 0) truncate_buf(out, start);
-  json_decref(session);
-  return rc;
 }
 
 #undef APPEND
 
-/* ---- responses ------------------------------------------------------------------------- */
+/* ---- reading JSON: the cursor and the output ------------------------------------------- */
 
-/* The reference GetItem path: jansson decodes the whole answer, write_attr writes the session. */
-int ddbs_ref_parse_get_item(const char *body, size_t len, const char *ttl_key, long long now_seconds,
-                            ddbs_buf *session_out, int *found, char *err, size_t errlen) {
-  json_error_t jerr;
-  json_t *root = NULL;
-  size_t start = session_out->len;
-  int rc = 0;
-  *found = 0;
-  if (!body) return fail(err, errlen, DDBS_E_RESPONSE, "empty GetItem response");
-  root = json_loadb(body, len, JSON_ALLOW_NUL, &jerr);
-  if (!root) {
-    rc = fail(err, errlen,
-              json_error_code(&jerr) == json_error_out_of_memory ? DDBS_E_NOMEM : DDBS_E_RESPONSE,
-              "GetItem response is not valid JSON: %s", jerr.text);
-    goto cleanup;
-  }
-  if (!json_is_object(root)) {
-    rc = fail(err, errlen, DDBS_E_RESPONSE, "GetItem response is not a JSON object");
-    goto cleanup;
-  }
-  json_t *item = json_object_get(root, "Item");
-  if (!item) goto cleanup; /* no such session */
-  if (!json_is_object(item)) {
-    rc = fail(err, errlen, DDBS_E_RESPONSE, "GetItem response's Item is not an object");
-    goto cleanup;
-  }
-  if (ttl_key) {
-    json_t *ttl = json_object_get(item, ttl_key);
-    if (ttl) {
-      if (!json_is_object(ttl) || json_object_size(ttl) != 1) {
-        rc = fail(err, errlen, DDBS_E_RESPONSE,
-                  "the item's ttl attribute is not an attribute value");
-        goto cleanup;
-      }
-      json_t *n = json_object_get(ttl, "N"); /* any other type: not a ttl, ignored */
-      double expires;
-      if (n) {
-        if (!json_is_string(n) ||
-            parse_number_text(json_string_value(n), json_string_length(n), &expires) != 0) {
-          rc = fail(err, errlen, DDBS_E_RESPONSE, "the item's ttl attribute is not a number");
-          goto cleanup;
-        }
-        if (expires <= (double)now_seconds) goto cleanup; /* expired; DynamoDB deletes it later */
-      }
-    }
-  }
-  json_t *session = json_object_get(item, SESSION_ATTR);
-  rc = session ? write_attr(session, 1, session_out, err, errlen)
-               : write_map(item, 0, session_out, err, errlen);
-  if (rc == 0) *found = 1;
-cleanup:
-  if (rc != 0) truncate_buf(session_out, start);
-  json_decref(root);
-  return rc;
-}
-
-int ddbs_parse_error(const char *body, size_t len, char *code, size_t code_size, char *message,
-                     size_t message_size) {
-  json_error_t jerr;
-  json_t *root = NULL;
-  int rc = DDBS_E_RESPONSE;
-  if (code && code_size) code[0] = '\0';
-  if (message && message_size) message[0] = '\0';
-  if (!body) goto cleanup;
-  root = json_loadb(body, len, JSON_ALLOW_NUL, &jerr);
-  if (!json_is_object(root)) goto cleanup;
-  json_t *type = json_object_get(root, "__type");
-  if (!json_is_string(type)) goto cleanup;
-  /* As the AWS JSON protocols specify: drop anything from the first ':', then keep what follows
-   * the first '#'. "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException" -> the name. */
-  const char *t = json_string_value(type);
-  size_t tlen = json_string_length(type);
-  const char *colon = memchr(t, ':', tlen);
-  if (colon) tlen = (size_t)(colon - t);
-  const char *hash = memchr(t, '#', tlen);
-  if (hash) {
-    tlen -= (size_t)(hash + 1 - t);
-    t = hash + 1;
-  }
-  copy_truncated(code, code_size, t, tlen);
-  json_t *msg = json_object_get(root, "message");
-  if (!json_is_string(msg)) msg = json_object_get(root, "Message");
-  if (json_is_string(msg))
-    copy_truncated(message, message_size, json_string_value(msg), strlen(json_string_value(msg)));
-  rc = 0;
-cleanup:
-  json_decref(root);
-  return rc;
-}
-
-/* ---- fast paths ------------------------------------------------------------------------ */
-
-/* ddbs_body_put_item and ddbs_parse_get_item run on the client's worker thread for every request.
- * These single-pass converters read the JSON text once and write the output as they go, copying
- * string tokens and number texts verbatim whenever they already are what the reference writer
- * would print (JSON.stringify's output and DynamoDB's answers always are, or nearly). Whatever they
- * do not handle exactly -- any malformed input, duplicate keys in a session, strings or numbers
- * they would have to respell in a way not implemented here -- makes them decline: the output is
- * rolled back and the caller runs the jansson-based reference, which also writes the error
- * messages. So errors cost two parses; valid input costs one scan. See ddb_json_ref.h. */
-
-#ifdef DDBS_FAST_TRACE /* debugging aid: -DDDBS_FAST_TRACE prints where a fast path declines */
+#ifdef DDBS_ONEPASS_TRACE /* debugging aid: -DDDBS_ONEPASS_TRACE prints where the one pass declines */
 static int trace_declined(int line) {
-  fprintf(stderr, "ddb_json.c:%d: fast path declined\n", line);
-  return DDBS_FAST_DECLINED;
+  fprintf(stderr, "ddb_json.c:%d: one pass declined\n", line);
+  return DDBS_ONEPASS_DECLINED;
 }
 #define DECLINED trace_declined(__LINE__)
 #else
-#define DECLINED DDBS_FAST_DECLINED
+#define DECLINED DDBS_ONEPASS_DECLINED
 #endif
-#define SKIP_MAX_DEPTH 128 /* nesting of values that are only validated (jansson's own limit: 2048) */
-#define KEYSET_LINEAR 8    /* keys per object compared linearly before a hash set is used */
+#define KEYSET_LINEAR 8 /* keys per object compared linearly before a hash set is used */
 
 typedef struct fast_t {
   const unsigned char *s; /* the input text */
   size_t len, pos;
   ddbs_buf *out;
-  ddbs_buf scratch; /* a decoded string, when one has to be respelled (rare) */
+  ddbs_buf scratch; /* a decoded string, when one has to be respelled or compared (rare) */
   /* PutItem: DynamoDB's size of the session value so far */
   size_t size;
-  /* The keys of the open objects, to detect repeats (see keyset_add): 64-bit fingerprints of
-   * (object serial, key). The first KEYSET_LINEAR keys of each object sit on a stack and are
-   * compared one by one; an object with more moves to an open-addressing set (keys_small first,
-   * then malloc'd as it grows). */
+  /* One pass: the keys of the open objects, to detect repeats (see keyset_add): 64-bit
+   * fingerprints of (object serial, key). The first KEYSET_LINEAR keys of each object sit on a
+   * stack and are compared one by one; an object with more moves to an open-addressing set
+   * (keys_small first, then malloc'd as it grows). */
   uint64_t serial;
   size_t fp_top;
   uint64_t fp[KEYSET_LINEAR * (MAX_READ_DEPTH + 2)];
@@ -1061,13 +328,14 @@ static inline int emit_char(ddbs_buf *b, char c) {
 
 #define EMIT_LIT(f, lit) (emit((f)->out, lit, sizeof(lit) - 1) != 0)
 
-static inline void skip_ws(fast_t *f) {
-  while (f->pos < f->len) {
-    unsigned char c = f->s[f->pos];
-    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') break;
-    f->pos++;
-  }
+static inline int is_ws(unsigned char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+static inline size_t ws_end(const unsigned char *s, size_t n, size_t i) {
+  while (i < n && is_ws(s[i])) i++;
+  return i;
 }
+
+static inline void skip_ws(fast_t *f) { f->pos = ws_end(f->s, f->len, f->pos); }
 
 /* The next byte after whitespace, or -1 at the end. */
 static inline int peek(fast_t *f) {
@@ -1089,13 +357,13 @@ static int take_literal(fast_t *f, const char *lit, size_t n) {
   return 1;
 }
 
-/* ---- fast paths: strings --------------------------------------------------------------- */
+/* ---- reading JSON: strings ------------------------------------------------------------- */
 
-/* A string token s[start..end) (quotes included) as scan_string found it. */
+/* A string token s[start..end) (quotes included) as scan_str found it. */
 typedef struct {
   size_t start, end;
   size_t decoded_len; /* UTF-8 bytes of the decoded string */
-  int canonical;      /* the token is exactly what write_string() gives for the decoded string */
+  int canonical;      /* the token is exactly what ddbs_write_json_string() gives for the decoded string */
   int has_escape;     /* holds a backslash */
   int has_nul;        /* the decoded string holds U+0000 */
 } str_t;
@@ -1155,12 +423,13 @@ static size_t utf8_seq(const unsigned char *p, size_t avail) {
   return 0;
 }
 
-/* Scans the string token at f->pos (a '"'), validating it as jansson does (escapes, surrogate
- * pairs, strict UTF-8, no raw control characters). 0, or DECLINED. */
-static int scan_string(fast_t *f, str_t *st) {
-  const unsigned char *s = f->s;
-  size_t n = f->len, i = f->pos + 1, shrink = 0; /* shrink: escape bytes beyond what they decode to */
+/* Scans the string token at s[pos] (a '"'), validating it as jansson does (escapes, surrogate
+ * pairs, strict UTF-8, no raw control characters). NULL and *st filled in, or the reason it is
+ * not a string (st->end then at the offending byte). */
+static const char *scan_str(const unsigned char *s, size_t n, size_t pos, str_t *st) {
+  size_t i = pos + 1, shrink = 0; /* shrink: escape bytes beyond what they decode to */
   int canonical = 1, has_escape = 0, has_nul = 0;
+  const char *why;
   for (;;) {
     while (n - i >= 8) {
       uint64_t m = special8(s + i);
@@ -1171,23 +440,33 @@ static int scan_string(fast_t *f, str_t *st) {
       i += plain_prefix(m);
       break;
     }
-    if (i >= n) return DECLINED;
+    if (i >= n) {
+      why = "a string is not closed";
+      goto bad;
+    }
     unsigned c = s[i];
     if (c == '"') break;
     if (c >= 0x20 && c < 0x80 && c != '\\') {
       i++;
       continue;
     }
-    if (c < 0x20) return DECLINED;
+    if (c < 0x20) {
+      why = "a control character in a string";
+      goto bad;
+    }
     if (c >= 0x80) {
       size_t k = utf8_seq(s + i, n - i);
-      if (!k) return DECLINED;
+      if (!k) {
+        why = "invalid UTF-8";
+        goto bad;
+      }
       i += k;
       continue;
     }
     /* an escape */
     has_escape = 1;
-    if (n - i < 2) return DECLINED;
+    why = "an invalid escape in a string";
+    if (n - i < 2) goto bad;
     switch (s[i + 1]) {
       case '"': case '\\': case 'b': case 'f': case 'n': case 'r': case 't':
         i += 2, shrink++;
@@ -1199,17 +478,18 @@ static int scan_string(fast_t *f, str_t *st) {
       case 'u': {
         unsigned cp, lo;
         int upper = 0;
-        if (!hex4(s + i + 2, n - i - 2, &cp, &upper)) return DECLINED;
-        i += 6;
+        if (!hex4(s + i + 2, n - i - 2, &cp, &upper)) goto bad;
+        why = "a \\u escape of a lone surrogate";
         if (cp >= 0xD800 && cp <= 0xDBFF) { /* must be followed by a low surrogate */
-          if (n - i < 6 || s[i] != '\\' || s[i + 1] != 'u' || !hex4(s + i + 2, n - i - 2, &lo, &upper) ||
-              lo < 0xDC00 || lo > 0xDFFF)
-            return DECLINED;
-          i += 6, shrink += 12 - 4;
+          if (n - i - 6 < 6 || s[i + 6] != '\\' || s[i + 7] != 'u' ||
+              !hex4(s + i + 8, n - i - 8, &lo, &upper) || lo < 0xDC00 || lo > 0xDFFF)
+            goto bad;
+          i += 12, shrink += 12 - 4;
           canonical = 0;
           continue;
         }
-        if (cp >= 0xDC00 && cp <= 0xDFFF) return DECLINED;
+        if (cp >= 0xDC00 && cp <= 0xDFFF) goto bad;
+        i += 6;
         if (cp < 0x20) {
           /* written back as \u00xx (lowercase) unless it has a short form */
           if (upper || cp == '\b' || cp == '\f' || cp == '\n' || cp == '\r' || cp == '\t') canonical = 0;
@@ -1221,16 +501,24 @@ static int scan_string(fast_t *f, str_t *st) {
         }
         continue;
       }
-      default: return DECLINED;
+      default: goto bad;
     }
   }
-  st->start = f->pos;
+  st->start = pos;
   st->end = i + 1;
-  st->decoded_len = i - f->pos - 1 - shrink;
+  st->decoded_len = i - pos - 1 - shrink;
   st->canonical = canonical;
   st->has_escape = has_escape;
   st->has_nul = has_nul;
-  f->pos = i + 1;
+  return NULL;
+bad:
+  st->end = i;
+  return why;
+}
+
+static inline int scan_string(fast_t *f, str_t *st) {
+  if (scan_str(f->s, f->len, f->pos, st) != NULL) return DECLINED;
+  f->pos = st->end;
   return 0;
 }
 
@@ -1249,18 +537,15 @@ static void put_utf8(ddbs_buf *b, unsigned cp) {
   b->len += n;
 }
 
-/* Decodes a token scan_string accepted into f->scratch (not NUL-terminated). 0 or -1. */
-static int decode_string(fast_t *f, const str_t *st) {
-  const unsigned char *s = f->s;
-  ddbs_buf *b = &f->scratch;
-  b->len = 0;
+/* Appends the decoded string of a token scan_str accepted to b (not NUL-terminated). 0 or -1. */
+static int decode_into(const unsigned char *s, const str_t *st, ddbs_buf *b) {
   if (ddbs_buf_reserve(b, st->decoded_len) != 0) return -1;
   for (size_t i = st->start + 1; i < st->end - 1;) {
     if (s[i] != '\\') {
       b->data[b->len++] = (char)s[i++];
       continue;
     }
-    unsigned cp = 0, lo = 0xDC00; /* (set by hex4 on a token scan_string accepted) */
+    unsigned cp = 0, lo = 0xDC00; /* (set by hex4 on a token scan_str accepted) */
     int upper = 0;
     switch (s[i + 1]) {
       case 'b': cp = '\b'; break;
@@ -1285,234 +570,209 @@ static int decode_string(fast_t *f, const str_t *st) {
   return 0;
 }
 
+/* Decodes a scanned token into f->scratch (replacing what it held). 0 or -1. */
+static int decode_string(fast_t *f, const str_t *st) {
+  f->scratch.len = 0;
+  return decode_into(f->s, st, &f->scratch);
+}
+
 /* Writes a scanned string: the token itself, or the decoded string respelled. 0 or DDBS_E_NOMEM. */
 static int emit_string(fast_t *f, const str_t *st) {
   if (st->canonical)
     return emit(f->out, f->s + st->start, st->end - st->start) != 0 ? DDBS_E_NOMEM : 0;
-  if (decode_string(f, st) != 0 || write_string(f->out, f->scratch.data, f->scratch.len) != 0)
+  if (decode_string(f, st) != 0 || ddbs_write_json_string(f->out, f->scratch.data, f->scratch.len) != 0)
     return DDBS_E_NOMEM;
   return 0;
 }
 
-/* Is the (scanned) key token equal to the C string name? */
+/* Is the (scanned) string token's value equal to name[0..name_len)? 1, 0, or -1 (no memory). */
 static int key_is(fast_t *f, const str_t *st, const char *name, size_t name_len) {
   if (!st->has_escape)
     return st->end - st->start - 2 == name_len && memcmp(f->s + st->start + 1, name, name_len) == 0;
+  if (st->decoded_len != name_len) return 0;
   if (decode_string(f, st) != 0) return -1;
   return f->scratch.len == name_len && memcmp(f->scratch.data, name, name_len) == 0;
 }
 
-/* ---- fast paths: numbers --------------------------------------------------------------- */
+/* ---- reading JSON: validation ---------------------------------------------------------- */
 
-/* Length of the JSON number token at p (RFC 8259 grammar, as jansson reads it), or 0. */
-static size_t scan_json_number(const unsigned char *p, size_t avail) {
-  size_t i = 0;
-  if (i < avail && p[i] == '-') i++;
-  if (i >= avail) return 0;
-  if (p[i] == '0') {
-    i++;
-  } else if (p[i] >= '1' && p[i] <= '9') {
-    while (i < avail && p[i] >= '0' && p[i] <= '9') i++;
-  } else {
-    return 0;
+/* json_skip's rules. JANSSON: what json_loadb accepts (a raw NUL byte never, see ddb_ref.c) -- no
+ * NUL in object keys, integers that fit a long long (all numbers are doubles with INT_AS_REAL, as
+ * with JSON_DECODE_INT_AS_REAL), numbers that do not overflow a double, values nested at most
+ * DDBS_JSON_MAX_DEPTH deep (a scalar counts). CHECK: ddbs_json_check_object's, RFC 8259 with
+ * objects and arrays nested at most DDBS_CHECK_MAX_DEPTH deep. Both: strict UTF-8, valid escapes,
+ * no lone surrogates. */
+#define V_JANSSON 1
+#define V_INT_AS_REAL 2
+#define V_CHECK 4
+
+/* Validates the JSON value at s[*pos] (after optional whitespace); depth is the nesting level of
+ * that value (the root is 1). On success *pos is just past the value and the result is NULL;
+ * otherwise the reason, with *pos at the offending byte. Iterative: no recursion, no allocation
+ * (the kinds of the open containers are bits on the C stack). */
+static const char *json_skip(const unsigned char *s, size_t n, size_t *pos, unsigned depth, int flags) {
+  uint64_t objects[DDBS_JSON_MAX_DEPTH / 64]; /* bit k: the (k+1)-th open container is an object */
+  unsigned open = 0, limit = flags & V_CHECK ? DDBS_CHECK_MAX_DEPTH : DDBS_JSON_MAX_DEPTH;
+  size_t i = *pos;
+  const char *why;
+  str_t st;
+value:
+  if ((flags & V_JANSSON) && depth + open > DDBS_JSON_MAX_DEPTH) {
+    why = "values nested too deeply";
+    goto bad;
   }
-  if (i < avail && p[i] == '.') {
-    size_t d = ++i;
-    while (i < avail && p[i] >= '0' && p[i] <= '9') i++;
-    if (i == d) return 0;
+  i = ws_end(s, n, i);
+  if (i >= n) {
+    why = "a value expected, the text ends";
+    goto bad;
   }
-  if (i < avail && (p[i] == 'e' || p[i] == 'E')) {
-    i++;
-    if (i < avail && (p[i] == '+' || p[i] == '-')) i++;
-    size_t d = i;
-    while (i < avail && p[i] >= '0' && p[i] <= '9') i++;
-    if (i == d) return 0;
+  switch (s[i]) {
+    case '{':
+    case '[': {
+      int is_obj = s[i] == '{';
+      if (open >= limit) {
+        why = "values nested too deeply";
+        goto bad;
+      }
+      if (is_obj) objects[open / 64] |= 1ull << (open % 64);
+      else objects[open / 64] &= ~(1ull << (open % 64));
+      open++;
+      i = ws_end(s, n, i + 1);
+      if (i < n && s[i] == (is_obj ? '}' : ']')) { /* empty */
+        i++;
+        open--;
+        goto after;
+      }
+      if (is_obj) goto key;
+      goto value;
+    }
+    case '"':
+      if ((why = scan_str(s, n, i, &st)) != NULL) {
+        i = st.end;
+        goto bad;
+      }
+      i = st.end;
+      goto after;
+    case 't':
+      if (n - i < 4 || memcmp(s + i, "true", 4) != 0) goto invalid;
+      i += 4;
+      goto after;
+    case 'f':
+      if (n - i < 5 || memcmp(s + i, "false", 5) != 0) goto invalid;
+      i += 5;
+      goto after;
+    case 'n':
+      if (n - i < 4 || memcmp(s + i, "null", 4) != 0) goto invalid;
+      i += 4;
+      goto after;
+    default: {
+      size_t len = ddbs_json_number_len(s + i, n - i);
+      if (!len) goto invalid;
+      if ((flags & V_JANSSON) && !ddbs_json_number_ok((const char *)s + i, len, flags & V_INT_AS_REAL)) {
+        why = "a number out of range";
+        goto bad;
+      }
+      i += len;
+      goto after;
+    }
   }
-  return i;
-}
-
-#if defined(__SIZEOF_INT128__)
-typedef unsigned __int128 u128;
-
-static const uint64_t pow5[28] = {
-    1ull, 5ull, 25ull, 125ull, 625ull, 3125ull, 15625ull, 78125ull, 390625ull, 1953125ull,
-    9765625ull, 48828125ull, 244140625ull, 1220703125ull, 6103515625ull, 30517578125ull,
-    152587890625ull, 762939453125ull, 3814697265625ull, 19073486328125ull, 95367431640625ull,
-    476837158203125ull, 2384185791015625ull, 11920928955078125ull, 59604644775390625ull,
-    298023223876953125ull, 1490116119384765625ull, 7450580596923828125ull};
-
-/* The sign of P * 10^q - Q * 2^f, exactly; 2 when the operands do not fit 128 bits (unknown). */
-static int cmp_dec_bin(uint64_t P, int q, uint64_t Q, int f) {
-  if (q > 27 || q < -27) return 2;
-  u128 L = P, R = Q;
-  if (q >= 0) L *= pow5[q];
-  else R *= pow5[-q];
-  int s = q - f; /* compare L * 2^s with R */
-  if (s > 0) {
-    if (s >= 128 || (L >> (128 - s)) != 0) return 2;
-    L <<= s;
-  } else if (s < 0) {
-    s = -s;
-    if (s >= 128 || (R >> (128 - s)) != 0) return 2;
-    R <<= s;
+key:
+  i = ws_end(s, n, i);
+  if (i >= n || s[i] != '"') {
+    why = "a string key expected";
+    goto bad;
   }
-  return L < R ? -1 : L > R ? 1 : 0;
-}
-
-/* m (16 or 17 digits, the last one nonzero) * 10^q > 0: 1 when ddbs_format_double() prints
- * exactly these digits for the double nearest to it, 0 when not (or when not sure). That holds
- * when (a) the decimal lies strictly inside the double's rounding interval, (b) it is strictly
- * the closest decimal of its length to the double (so %.{k-1}e prints it), and (c) the decimals
- * of one digit fewer on either side of it lie strictly outside the interval (so no shorter text
- * reads back). All in exact integer arithmetic. */
-static int shortest_16_17(uint64_t m, int q) {
-  static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-  double d;
-  if (q > 27 || q < -27) return 0;
-  /* a first guess, within a few ulps (the powers of ten up to 1e22 are exact doubles) */
-  if (q > 22) d = (double)m * 1e22 * p10[q - 22];
-  else if (q >= 0) d = (double)m * p10[q];
-  else if (q >= -22) d = (double)m / p10[-q];
-  else d = (double)m / 1e22 / p10[-q - 22];
-  for (int tries = 0; tries < 6; tries++) {
-    uint64_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    int be = (int)(bits >> 52);
-    if (be == 0 || be >= 0x7FF) return 0; /* subnormal, or out of range: not here */
-    uint64_t M = (bits & 0xFFFFFFFFFFFFFull) | (1ull << 52);
-    int E = be - 1075, lopsided = M == (1ull << 52) && be > 1;
-    /* interval: lo = (2M-1)*2^(E-1) (or (4M-1)*2^(E-2) at a power of two), hi = (2M+1)*2^(E-1);
-     * a decimal exactly on a bound reads back as the neighbour with the even significand */
-    int c_hi = cmp_dec_bin(m, q, 2 * M + 1, E - 1);
-    int c_lo = lopsided ? cmp_dec_bin(m, q, 4 * M - 1, E - 2) : cmp_dec_bin(m, q, 2 * M - 1, E - 1);
-    if (c_hi == 2 || c_lo == 2) return 0;
-    int odd = (int)(M & 1);
-    if (c_hi > 0 || (c_hi == 0 && odd) || c_lo < 0 || (c_lo == 0 && odd)) {
-      bits += c_hi >= 0 ? 1 : (uint64_t)-1; /* the neighbour above or below (d > 0: bits +- 1) */
-      memcpy(&d, &bits, sizeof d);
+  if ((why = scan_str(s, n, i, &st)) != NULL) {
+    i = st.end;
+    goto bad;
+  }
+  if ((flags & V_JANSSON) && st.has_nul) {
+    why = "a NUL character in an object key";
+    goto bad;
+  }
+  i = ws_end(s, n, st.end);
+  if (i >= n || s[i] != ':') {
+    why = "':' expected";
+    goto bad;
+  }
+  i++;
+  goto value;
+after:
+  while (open > 0) {
+    int is_obj = (objects[(open - 1) / 64] >> ((open - 1) % 64)) & 1;
+    i = ws_end(s, n, i);
+    if (i < n && s[i] == ',') {
+      i++;
+      if (is_obj) goto key;
+      goto value;
+    }
+    if (i < n && s[i] == (is_obj ? '}' : ']')) {
+      i++;
+      open--;
       continue;
     }
-    /* (b): (2m-1)*10^q < 2d < (2m+1)*10^q, with 2d = M*2^(E+1); at a tie printf rounds to the
-     * even last digit */
-    int even_m = (m & 1) == 0;
-    int b_lo = cmp_dec_bin(2 * m - 1, q, M, E + 1), b_hi = cmp_dec_bin(2 * m + 1, q, M, E + 1);
-    if (b_lo == 2 || b_hi == 2 || !(b_lo < 0 || (b_lo == 0 && even_m)) || !(b_hi > 0 || (b_hi == 0 && even_m)))
-      return 0;
-    /* (c): outside, or on a bound that rounds away (an odd significand's) */
-    uint64_t m1 = m / 10;
-    int below = lopsided ? cmp_dec_bin(m1, q + 1, 4 * M - 1, E - 2) : cmp_dec_bin(m1, q + 1, 2 * M - 1, E - 1);
-    int above = cmp_dec_bin(m1 + 1, q + 1, 2 * M + 1, E - 1);
-    if (below == 2 || above == 2) return 0;
-    return (below < 0 || (below == 0 && odd)) && (above > 0 || (above == 0 && odd));
+    why = is_obj ? "',' or '}' expected" : "',' or ']' expected";
+    goto bad;
   }
-  return 0;
-}
-#else
-static int shortest_16_17(uint64_t m, int q) {
-  (void)m, (void)q;
-  return 0; /* no 128-bit integers: the slow path decides */
-}
-#endif
-
-/* Is t[0..len) exactly what ddbs_format_double() prints for the double it denotes? Those texts:
- * "0"; otherwise -? then either plain notation (no leading zeros, no trailing fractional zeros)
- * for 1e-7 <= |x| < 1e21, or d[.ddd]e[+-]X otherwise; with the shortest digits that read back.
- * Up to 15 significant digits are always the shortest (DBL_DIG: no two such decimals share a
- * double, in the normal range); 16 and 17 are checked exactly; more never are. One pass. If it
- * is, stores the decimal exponent n (|x| = 0.d1d2...dk * 10^n; 0 for zero) and the number of
- * significant digits k (0 for zero). */
-static int number_canonical(const char *t, size_t len, int *n_out, int *k_out) {
-  static const uint64_t p10u[17] = {1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
-                                    10000000ull, 100000000ull, 1000000000ull, 10000000000ull,
-                                    100000000000ull, 1000000000000ull, 10000000000000ull,
-                                    100000000000000ull, 1000000000000000ull, 10000000000000000ull};
-  size_t i = 0;
-  int int_digits = 0, first_nz = -1, pos = 0, k = 0, zeros = 0;
-  uint64_t m = 0; /* the digits from the first nonzero one to the last nonzero one */
-  if (i < len && t[i] == '-') i++;
-  if (i >= len || t[i] < '0' || t[i] > '9') return 0;
-  if (t[i] == '0' && i + 1 < len && t[i + 1] >= '0' && t[i + 1] <= '9') return 0; /* leading zero */
-  for (int frac = 0;; frac = 1) {
-    size_t d = i;
-    for (; i < len && t[i] >= '0' && t[i] <= '9'; i++, pos++) {
-      if (t[i] == '0') {
-        zeros += first_nz >= 0;
-        continue;
-      }
-      if (first_nz < 0) first_nz = pos;
-      if (k + zeros >= 17) return 0; /* more than 17 significant digits */
-      m = m * p10u[zeros] * 10 + (uint64_t)(t[i] - '0');
-      k += zeros + 1;
-      zeros = 0;
-    }
-    if (!frac) {
-      int_digits = pos;
-      if (i < len && t[i] == '.') {
-        i++;
-        continue;
-      }
-    } else if (i == d || t[i - 1] == '0') {
-      return 0; /* no digits after the point, or a trailing zero */
-    }
-    break;
-  }
-  long e = 0;
-  int has_exp = 0;
-  if (i < len) {
-    if (t[i] != 'e' || i + 2 >= len || (t[i + 1] != '+' && t[i + 1] != '-') || t[i + 2] == '0')
-      return 0;
-    int eneg = t[i + 1] == '-';
-    has_exp = 1;
-    for (i += 2; i < len && t[i] >= '0' && t[i] <= '9'; i++) {
-      e = e * 10 + (t[i] - '0');
-      if (e > 300) return 0; /* far out: subnormals and the like, left to the slow path */
-    }
-    if (i != len) return 0;
-    if (eneg) e = -e;
-  }
-  if (first_nz < 0) { /* zero: only "0" itself */
-    if (n_out) *n_out = 0;
-    if (k_out) *k_out = 0;
-    return len == 1 && t[0] == '0';
-  }
-  int n = int_digits - first_nz + (int)e;
-  if (has_exp) {
-    /* d[.ddd]e[+-]X with X = n - 1, for n > 21 or n <= -6 */
-    if (int_digits != 1 || first_nz != 0 || (n > -6 && n <= 21)) return 0;
-  } else if (n <= -6 || n > 21) {
-    return 0;
-  }
-  if (n_out) *n_out = n;
-  if (k_out) *k_out = k;
-  return k <= 15 || shortest_16_17(m, n - k);
+  *pos = i;
+  return NULL;
+invalid:
+  why = "an invalid token";
+bad:
+  *pos = i;
+  return why;
 }
 
-int ddbs_number_is_canonical(const char *text, size_t len) {
-  return text ? number_canonical(text, len, NULL, NULL) : 0;
+int ddbs_json_check_object(const char *body, size_t len) {
+  const unsigned char *s = (const unsigned char *)body;
+  if (!body) return DDBS_E_RESPONSE;
+  size_t pos = ws_end(s, len, 0);
+  if (pos >= len || s[pos] != '{' || json_skip(s, len, &pos, 1, V_CHECK) != NULL) return DDBS_E_RESPONSE;
+  return ws_end(s, len, pos) == len ? 0 : DDBS_E_RESPONSE;
 }
 
-/* Writes the JSON number for the N text t[0..len) (as the reference's write_number does). */
+/* Validates a whole text: one value (object or array only, unless any_root), whitespace around
+ * it. NULL, or the reason with *at the byte offset. */
+static const char *json_validate(const unsigned char *s, size_t n, int flags, int any_root, size_t *at) {
+  size_t pos = ws_end(s, n, 0);
+  const char *why;
+  if (!any_root && pos < n && s[pos] != '{' && s[pos] != '[') {
+    *at = pos;
+    return "'{' or '[' expected";
+  }
+  if ((why = json_skip(s, n, &pos, 1, flags)) != NULL) {
+    *at = pos;
+    return why;
+  }
+  pos = ws_end(s, n, pos);
+  *at = pos;
+  return pos == n ? NULL : "the text goes on after the value";
+}
+
+/* ---- numbers in the converters --------------------------------------------------------- */
+
+/* Writes the JSON number for the N text t[0..len) (as the reference's write_number does):
+ * verbatim when it is already canonical, else read and printed. 0, DDBS_E_NOMEM, or 1 (not a
+ * number DynamoDB would send, nor a double). */
 static int emit_n_text(fast_t *f, const char *t, size_t len) {
-  if (number_canonical(t, len, NULL, NULL))
+  if (ddbs_number_canonical(t, len, NULL, NULL))
     return emit(f->out, t, len) != 0 ? DDBS_E_NOMEM : 0;
   double v;
   char text[32];
-  if (parse_number_text(t, len, &v) != 0) return DECLINED;
+  if (ddbs_parse_number_text(t, len, &v) != 0) return 1;
   int n = ddbs_format_double(v, text);
-  if (n < 0) return DECLINED;
+  if (n < 0) return 1;
   return emit(f->out, text, (size_t)n) != 0 ? DDBS_E_NOMEM : 0;
 }
 
-/* An N attribute's value: the string token at f->pos, written as a JSON number. */
-static int emit_n_string(fast_t *f) {
-  str_t st;
-  if (scan_string(f, &st) != 0) return DECLINED;
-  if (!st.has_escape) return emit_n_text(f, (const char *)f->s + st.start + 1, st.end - st.start - 2);
-  if (decode_string(f, &st) != 0) return DDBS_E_NOMEM;
+/* An N attribute's value: the string token st (scanned), written as a JSON number. */
+static int emit_n_token(fast_t *f, const str_t *st) {
+  if (!st->has_escape) return emit_n_text(f, (const char *)f->s + st->start + 1, st->end - st->start - 2);
+  if (decode_string(f, st) != 0) return DDBS_E_NOMEM;
   return emit_n_text(f, f->scratch.data, f->scratch.len);
 }
+
+/* ---- one pass: repeated keys ----------------------------------------------------------- */
 
 /* The keys seen in one object (one per open object, on the C stack). */
 typedef struct {
@@ -1549,7 +809,7 @@ static int keys_insert(fast_t *f, uint64_t h) {
   }
   size_t mask = f->keys_cap - 1, j = (size_t)(h >> 20) & mask;
   for (int probes = 0; f->keys[j]; probes++) {
-    /* a repeat, or a long probe run (colliding keys, crafted or not): the reference decides */
+    /* a repeat, or a long probe run (colliding keys, crafted or not): the two-pass path decides */
     if (f->keys[j] == h || probes > 64) return DECLINED;
     j = (j + 1) & mask;
   }
@@ -1559,7 +819,7 @@ static int keys_insert(fast_t *f, uint64_t h) {
 }
 
 /* Records the key just written at out[from..] in ks; DECLINED if the object already had it (or,
- * rarely, two fingerprints collide: the reference then decides), -1 out of memory. */
+ * rarely, two fingerprints collide: the two-pass path then decides), -1 out of memory. */
 static int keyset_add(fast_t *f, keyset_t *ks, size_t from) {
   const unsigned char *p = (const unsigned char *)f->out->data + from;
   size_t n = f->out->len - from;
@@ -1616,15 +876,14 @@ static void fast_free(fast_t *f) {
   ddbs_buf_free(&f->scratch);
 }
 
-/* ---- fast paths: validation only ------------------------------------------------------- */
-
+/* An object key and its ':' (NUL in a key: jansson refuses it). 0 or DECLINED. */
 static int scan_key(fast_t *f, str_t *st) {
-  if (peek(f) != '"' || scan_string(f, st) != 0 || st->has_nul) return DECLINED; /* jansson: no NUL in keys */
+  if (peek(f) != '"' || scan_string(f, st) != 0 || st->has_nul) return DECLINED;
   return expect(f, ':') ? 0 : DECLINED;
 }
 
 /* Copies an object's next key and its ':' to the output, recording it in ks (a repeated key is
- * left to the reference). 0, DECLINED or DDBS_E_NOMEM. The converters' map loops share it. */
+ * left to the two-pass path). 0, DECLINED or DDBS_E_NOMEM. The converters' map loops share it. */
 static inline int copy_key(fast_t *f, keyset_t *ks, str_t *st) {
   size_t key_at = f->out->len;
   int rc;
@@ -1634,46 +893,13 @@ static inline int copy_key(fast_t *f, keyset_t *ks, str_t *st) {
   return emit_char(f->out, ':') != 0 ? DDBS_E_NOMEM : 0;
 }
 
-/* Validates one JSON value (as jansson's json_loadb without flags but JSON_ALLOW_NUL would). */
-static int skip_value(fast_t *f, int depth) {
-  str_t st;
-  int c = peek(f);
-  if (depth > SKIP_MAX_DEPTH) return DECLINED;
-  switch (c) {
-    case '{':
-    case '[': {
-      int close = c == '{' ? '}' : ']';
-      f->pos++;
-      if (peek(f) == close) {
-        f->pos++;
-        return 0;
-      }
-      for (;;) {
-        if (c == '{' && scan_key(f, &st) != 0) return DECLINED;
-        if (skip_value(f, depth + 1) != 0) return DECLINED;
-        if (expect(f, ',')) continue;
-        return expect(f, (unsigned char)close) ? 0 : DECLINED;
-      }
-    }
-    case '"': return scan_string(f, &st);
-    case 't': return take_literal(f, "true", 4) ? 0 : DECLINED;
-    case 'f': return take_literal(f, "false", 5) ? 0 : DECLINED;
-    case 'n': return take_literal(f, "null", 4) ? 0 : DECLINED;
-    default: {
-      if (c < 0) return DECLINED;
-      const char *t = (const char *)f->s + f->pos;
-      size_t n = scan_json_number(f->s + f->pos, f->len - f->pos);
-      if (!n) return DECLINED;
-      f->pos += n;
-      if (!memchr(t, '.', n) && !memchr(t, 'e', n) && !memchr(t, 'E', n)) /* an integer */
-        return n - (t[0] == '-') <= 18 ? 0 : DECLINED; /* (jansson refuses what overflows 64 bits) */
-      double v;
-      return parse_number_text(t, n, &v) == 0 ? 0 : DECLINED; /* (and reals that overflow) */
-    }
-  }
+/* Validates one JSON value of a GetItem answer (at nesting level depth, the root being 1), as
+ * json_loadb with JSON_ALLOW_NUL would. 0 or DECLINED. */
+static int skip_value(fast_t *f, unsigned depth) {
+  return json_skip(f->s, f->len, &f->pos, depth, V_JANSSON) == NULL ? 0 : DECLINED;
 }
 
-/* ---- fast paths: GetItem --------------------------------------------------------------- */
+/* ---- one pass: GetItem ----------------------------------------------------------------- */
 
 static int conv_attr(fast_t *f, int depth);
 
@@ -1727,13 +953,13 @@ static int conv_list(fast_t *f, int depth, char kind) {
   for (;;) {
     if (kind == 'L') {
       rc = conv_attr(f, depth + 1);
-    } else if (peek(f) != '"') {
+    } else if (peek(f) != '"' || scan_string(f, &st) != 0) {
       rc = DECLINED;
     } else if (kind == 'N') {
-      rc = emit_n_string(f);
+      rc = emit_n_token(f, &st);
+      if (rc == 1) rc = DECLINED;
     } else {
-      rc = scan_string(f, &st);
-      if (rc == 0) rc = emit_string(f, &st);
+      rc = emit_string(f, &st);
     }
     if (rc != 0) return rc;
     if (expect(f, ',')) {
@@ -1769,10 +995,17 @@ static int conv_attr(fast_t *f, int depth) {
       }
       break;
     case 'N':
-      if (tag[1] == '\0' && c == '"') rc = emit_n_string(f);
-      else if (tag[1] == 'S' && tag[2] == '\0') rc = conv_list(f, depth, 'N');
-      else if (strcmp(tag, "NULL") == 0 && take_literal(f, "true", 4)) rc = EMIT_LIT(f, "null") ? DDBS_E_NOMEM : 0;
-      else rc = DECLINED;
+      if (tag[1] == '\0' && c == '"') {
+        if (scan_string(f, &st) != 0) return DECLINED;
+        rc = emit_n_token(f, &st);
+        if (rc == 1) rc = DECLINED;
+      } else if (tag[1] == 'S' && tag[2] == '\0') {
+        rc = conv_list(f, depth, 'N');
+      } else if (strcmp(tag, "NULL") == 0 && take_literal(f, "true", 4)) {
+        rc = EMIT_LIT(f, "null") ? DDBS_E_NOMEM : 0;
+      } else {
+        rc = DECLINED;
+      }
       break;
     case 'M': rc = tag[1] == '\0' ? conv_map(f, depth) : DECLINED; break;
     case 'L': rc = tag[1] == '\0' ? conv_list(f, depth, 'L') : DECLINED; break;
@@ -1782,7 +1015,8 @@ static int conv_attr(fast_t *f, int depth) {
   return expect(f, '}') ? 0 : DECLINED; /* (a ',': more than one tag) */
 }
 
-/* The ttl attribute's value: sets *expired when it is an N <= now. Other tags: ignored. */
+/* The ttl attribute's value (nesting level 3 of the answer): sets *expired when it is an N <= now.
+ * Other tags: ignored. 0, DECLINED or DDBS_E_NOMEM. */
 static int read_ttl(fast_t *f, long long now, int *expired) {
   char tag[5];
   str_t st;
@@ -1791,7 +1025,7 @@ static int read_ttl(fast_t *f, long long now, int *expired) {
   if (read_tag(f, tag) != 0 || strcmp(tag, "N") != 0) {
     /* any other single tag: not a ttl, ignored (but it must be valid JSON) */
     f->pos = tag_pos;
-    if (scan_key(f, &st) != 0 || skip_value(f, 2) != 0) return DECLINED;
+    if (scan_key(f, &st) != 0 || skip_value(f, 4) != 0) return DECLINED;
     return expect(f, '}') ? 0 : DECLINED;
   }
   if (peek(f) != '"' || scan_string(f, &st) != 0) return DECLINED;
@@ -1810,21 +1044,48 @@ static int read_ttl(fast_t *f, long long now, int *expired) {
     *expired = v <= now;
   } else {
     double d;
-    if (parse_number_text(t, n, &d) != 0) return DECLINED;
+    if (ddbs_parse_number_text(t, n, &d) != 0) return DECLINED;
     *expired = d <= (double)now;
   }
   return expect(f, '}') ? 0 : DECLINED;
 }
 
-int ddbs_fast_parse_get_item(const char *body, size_t len, const char *ttl_key, long long now_seconds,
-                             ddbs_buf *session_out, int *found, char *err, size_t errlen) {
+/* The hash key attribute's value (nesting level 3): *match = 1 when it is {"S": <exactly key>}.
+ * Another single tag, or another string: *match = 0. Anything else (not an object, no tag, more
+ * than one tag) is left to the two-pass path. 0, DECLINED or DDBS_E_NOMEM. */
+static int read_hash(fast_t *f, const char *key, size_t key_len, int *match) {
+  str_t st;
+  *match = 0;
+  if (!expect(f, '{') || scan_key(f, &st) != 0) return DECLINED;
+  int is_s = key_is(f, &st, "S", 1);
+  if (is_s < 0) return DDBS_E_NOMEM;
+  if (!is_s || peek(f) != '"') {
+    if (skip_value(f, 4) != 0) return DECLINED;
+  } else {
+    if (scan_string(f, &st) != 0) return DECLINED;
+    if (!st.has_escape) {
+      *match = st.end - st.start - 2 == key_len && memcmp(f->s + st.start + 1, key, key_len) == 0;
+    } else if (st.decoded_len == key_len) {
+      if (decode_string(f, &st) != 0) return DDBS_E_NOMEM;
+      *match = memcmp(f->scratch.data, key, key_len) == 0;
+    }
+  }
+  return expect(f, '}') ? 0 : DECLINED;
+}
+
+int ddbs_onepass_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key,
+                                size_t key_len, const char *ttl_key, long long now_seconds,
+                                ddbs_buf *session_out, int *found, char *err, size_t errlen) {
   fast_t f;
   str_t st;
   size_t start = session_out->len, item_pos = 0;
-  int rc = DECLINED, have_item = 0, have_session = 0, have_ttl = 0, expired = 0;
-  size_t ttl_len = ttl_key ? strlen(ttl_key) : 0;
+  int rc, have_item = 0, have_session = 0, have_ttl = 0, have_hash = 0, match = 0, expired = 0;
   *found = 0;
-  if (!body || (ttl_key && strcmp(ttl_key, SESSION_ATTR) == 0)) return DECLINED;
+  rc = ddbs_check_get_args(hash_key, key, key_len, ttl_key, err, errlen);
+  if (rc != 0) return rc;
+  if (!body) return DECLINED;
+  size_t ttl_len = ttl_key ? strlen(ttl_key) : 0, hash_len = strlen(hash_key);
+  rc = DECLINED;
   fast_init(&f, body, len, session_out);
   if (!expect(&f, '{')) goto done;
   if (peek(&f) != '}') {
@@ -1833,7 +1094,7 @@ int ddbs_fast_parse_get_item(const char *body, size_t len, const char *ttl_key, 
       int is_item = key_is(&f, &st, "Item", 4);
       if (is_item < 0) goto nomem;
       if (!is_item) {
-        if (skip_value(&f, 1) != 0) goto done;
+        if (skip_value(&f, 2) != 0) goto done;
       } else {
         if (have_item || peek(&f) != '{') goto done; /* a second Item: the reference takes the last */
         have_item = 1;
@@ -1843,22 +1104,26 @@ int ddbs_fast_parse_get_item(const char *body, size_t len, const char *ttl_key, 
             if (scan_key(&f, &st) != 0) goto done;
             int is_session = key_is(&f, &st, SESSION_ATTR, sizeof SESSION_ATTR - 1);
             int is_ttl = ttl_key ? key_is(&f, &st, ttl_key, ttl_len) : 0;
-            if (is_session < 0 || is_ttl < 0) goto nomem;
+            int is_hash = key_is(&f, &st, hash_key, hash_len);
+            if (is_session < 0 || is_ttl < 0 || is_hash < 0) goto nomem;
             if (is_session) {
               if (have_session) goto done;
               have_session = 1;
-              rc = expired ? skip_value(&f, 2) : conv_attr(&f, 1);
-              if (rc != 0) goto done;
-              rc = DECLINED;
+              /* not needed when expired or for another key: only validated */
+              rc = expired || (have_hash && !match) ? skip_value(&f, 3) : conv_attr(&f, 1);
             } else if (is_ttl) {
               if (have_ttl) goto done;
               have_ttl = 1;
               rc = read_ttl(&f, now_seconds, &expired);
-              if (rc != 0) goto done;
-              rc = DECLINED;
-            } else if (skip_value(&f, 2) != 0) {
-              goto done;
+            } else if (is_hash) {
+              if (have_hash) goto done;
+              have_hash = 1;
+              rc = read_hash(&f, key, key_len, &match);
+            } else {
+              rc = skip_value(&f, 3);
             }
+            if (rc != 0) goto done;
+            rc = DECLINED;
             if (!expect(&f, ',')) break;
           }
         }
@@ -1868,7 +1133,11 @@ int ddbs_fast_parse_get_item(const char *body, size_t len, const char *ttl_key, 
     }
   }
   if (!expect(&f, '}') || (skip_ws(&f), f.pos != f.len)) goto done;
-  /* the answer is valid JSON, as the reference would find */
+  /* the answer is valid JSON, as the reference would find; the key first, then the ttl */
+  if (have_item && (!have_hash || !match)) {
+    rc = ddbs_fail_mismatch(hash_key, !have_hash, err, errlen);
+    goto done;
+  }
   if (have_item && !expired) {
     if (!have_session) { /* the whole item, as an object */
       f.pos = item_pos; /* a second pass over the item */
@@ -1882,21 +1151,15 @@ int ddbs_fast_parse_get_item(const char *body, size_t len, const char *ttl_key, 
 nomem:
   rc = DDBS_E_NOMEM;
 done:
-  if (rc != 0 || !*found) truncate_buf(session_out, start);
+  if (rc != 0 || !*found) ddbs_truncate_buf(session_out, start);
   else if (session_out->data) session_out->data[session_out->len] = '\0';
-  if (rc == DDBS_E_NOMEM) fail_nomem(err, errlen);
+  if (rc == DDBS_E_NOMEM) ddbs_fail_nomem(err, errlen);
+  if (rc != 0) *found = 0;
   fast_free(&f);
   return rc;
 }
 
-int ddbs_parse_get_item(const char *body, size_t len, const char *ttl_key, long long now_seconds,
-                        ddbs_buf *session_out, int *found, char *err, size_t errlen) {
-  int rc = ddbs_fast_parse_get_item(body, len, ttl_key, now_seconds, session_out, found, err, errlen);
-  if (rc != DDBS_FAST_DECLINED) return rc;
-  return ddbs_ref_parse_get_item(body, len, ttl_key, now_seconds, session_out, found, err, errlen);
-}
-
-/* ---- fast paths: PutItem --------------------------------------------------------------- */
+/* ---- one pass: PutItem ----------------------------------------------------------------- */
 
 /* The session value at f->pos as an AttributeValue, adding its size; depth as write_value_attr's. */
 static int put_value(fast_t *f, int depth) {
@@ -1958,23 +1221,23 @@ static int put_value(fast_t *f, int depth) {
     default: {
       if (c < 0) return DECLINED;
       const char *t = (const char *)f->s + f->pos;
-      size_t n = scan_json_number(f->s + f->pos, f->len - f->pos);
+      size_t n = ddbs_json_number_len(f->s + f->pos, f->len - f->pos);
       int e10 = 0, k = 0;
       char text[32];
       if (!n) return DECLINED;
       f->pos += n;
-      if (number_canonical(t, n, &e10, &k)) {
+      if (ddbs_number_canonical(t, n, &e10, &k)) {
         /* |x| = 0.d1d2.. * 10^e10 (0 for zero): in DynamoDB's range, 1E-130 <= |x| < 1E+126, exactly
          * when its exponent is (the text is the shortest for its double: no rounding across) */
         if (e10 - 1 > 125 || e10 - 1 < -130) return DECLINED;
-        f->size += (size_t)(k + 1) / 2 + 1; /* number_text_size() */
+        f->size += (size_t)(k + 1) / 2 + 1; /* ddbs_number_text_size() */
       } else { /* respelled as the reference would: read, range-check, print */
         double v;
         int tlen;
-        if (parse_number_text(t, n, &v) != 0 || check_number(v, text, &tlen, NULL, 0) != 0)
+        if (ddbs_parse_number_text(t, n, &v) != 0 || ddbs_session_number(v, text, &tlen, NULL, 0) != 0)
           return DECLINED;
         t = text, n = (size_t)tlen;
-        f->size += number_text_size(t, n);
+        f->size += ddbs_number_text_size(t, n);
       }
       ddbs_buf *o = f->out;
       if (o->cap - o->len <= n + 8 && ddbs_buf_reserve(o, n + 8) != 0) return DDBS_E_NOMEM;
@@ -1987,21 +1250,30 @@ static int put_value(fast_t *f, int depth) {
   }
 }
 
-int ddbs_fast_body_put_item(const char *table, const char *hash_key, const char *key, size_t key_len,
-                            const char *ttl_key, long long expires, const char *session_json,
-                            size_t session_len, ddbs_buf *out, char *err, size_t errlen) {
+/* Starts a PutItem body: {"TableName":..,"Item":{hash_key:{"S":key},"session": -- with room for
+ * the session (the body is about 1.5 times the session for typical sessions; emit() grows it as
+ * needed). 0 or -1. */
+static int put_start(const char *table, const char *hash_key, const char *key, size_t key_len,
+                     size_t session_len, ddbs_buf *out) {
+  if (ddbs_buf_reserve(out, session_len + session_len / 2 + key_len + 256) != 0 ||
+      ddbs_write_body_start(table, "Item", hash_key, key, key_len, out) != 0 ||
+      emit(out, ",\"" SESSION_ATTR "\":", sizeof(",\"" SESSION_ATTR "\":") - 1) != 0)
+    return -1;
+  return 0;
+}
+
+int ddbs_onepass_body_put_item(const char *table, const char *hash_key, const char *key, size_t key_len,
+                               const char *ttl_key, long long expires, const char *session_json,
+                               size_t session_len, ddbs_buf *out, char *err, size_t errlen) {
   fast_t f;
   size_t start = out->len;
   int with_ttl = ttl_key != NULL && expires >= 0;
-  int rc = check_put_args(table, hash_key, key, key_len, ttl_key, with_ttl, err, errlen);
+  int rc = ddbs_check_put_args(table, hash_key, key, key_len, ttl_key, with_ttl, err, errlen);
   if (rc != 0) return rc;
   if (!session_json) return DECLINED;
   fast_init(&f, session_json, session_len, out);
   f.size = strlen(hash_key) + key_len + (sizeof SESSION_ATTR - 1);
-  /* the body is about 1.5 times the session for typical sessions; emit() grows it as needed */
-  if (ddbs_buf_reserve(out, session_len + session_len / 2 + key_len + 256) != 0 ||
-      write_body_start(table, "Item", hash_key, key, key_len, out) != 0 ||
-      EMIT_LIT(&f, ",\"" SESSION_ATTR "\":")) {
+  if (put_start(table, hash_key, key, key_len, session_len, out) != 0) {
     rc = DDBS_E_NOMEM;
     goto done;
   }
@@ -2009,24 +1281,567 @@ int ddbs_fast_body_put_item(const char *table, const char *hash_key, const char 
   if (rc == 0 && (skip_ws(&f), f.pos != f.len)) rc = DECLINED;
   if (rc != 0) goto done;
   out->data[out->len] = '\0';
-  if (write_put_end(ttl_key, with_ttl, expires, out, &f.size) != 0) {
+  if (ddbs_write_put_end(ttl_key, with_ttl, expires, out, &f.size) != 0) {
     rc = DDBS_E_NOMEM;
     goto done;
   }
-  if (f.size > DDBS_MAX_ITEM_SIZE) rc = fail_too_large(f.size, err, errlen);
+  if (f.size > DDBS_MAX_ITEM_SIZE) rc = ddbs_fail_too_large(f.size, err, errlen);
 done:
-  if (rc != 0) truncate_buf(out, start);
-  if (rc == DDBS_E_NOMEM) fail_nomem(err, errlen);
+  if (rc != 0) ddbs_truncate_buf(out, start);
+  if (rc == DDBS_E_NOMEM) ddbs_fail_nomem(err, errlen);
   fast_free(&f);
   return rc;
 }
 
+/* ---- two pass: objects' members -------------------------------------------------------- */
+
+/* The second pass reads a text json_validate() accepted, so its scans cannot fail; it only needs
+ * to see an object's members before writing any of them, to keep jansson's meaning of a repeated
+ * key (the last value, at the first key's place). The members of the open objects, and their
+ * decoded keys, are kept on two stacks. */
+
+#define NONE ((size_t)-1)
+#define DEDUP_LINEAR 16 /* members per object compared pairwise before sorting is used */
+
+typedef struct {
+  size_t key_off, key_len; /* the decoded key, in twopass_t.keys */
+  size_t val_pos;          /* where its value starts; NONE once a later repeat replaced it */
+  size_t idx;              /* its place in the object (for sorting) */
+} member_t;
+
+typedef struct {
+  fast_t f;          /* the text, the output, the scratch buffer, the PutItem size */
+  member_t *m;       /* members of the open objects */
+  size_t m_n, m_cap;
+  ddbs_buf keys;     /* their decoded keys */
+} twopass_t;
+
+/* A member's key for sorting. */
+typedef struct {
+  const char *k;
+  size_t len, idx;
+} sort_key_t;
+
+static int cmp_sort_key(const void *a, const void *b) {
+  const sort_key_t *x = a, *y = b;
+  int c = memcmp(x->k, y->k, x->len < y->len ? x->len : y->len);
+  if (c != 0) return c;
+  if (x->len != y->len) return x->len < y->len ? -1 : 1;
+  return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static void tp_init(twopass_t *t, const char *text, size_t len, ddbs_buf *out) {
+  fast_init(&t->f, text, len, out);
+  t->m = NULL, t->m_n = 0, t->m_cap = 0;
+  t->keys = (ddbs_buf)DDBS_BUF_INIT;
+}
+
+static void tp_free(twopass_t *t) {
+  free(t->m);
+  ddbs_buf_free(&t->keys);
+  fast_free(&t->f);
+}
+
+/* The end of the (valid) value at pos. */
+static size_t value_end(const twopass_t *t, size_t pos) {
+  json_skip(t->f.s, t->f.len, &pos, 1, 0);
+  return pos;
+}
+
+/* Pushes the members of the object at pos, one per distinct key in the order of their first
+ * appearance, each with its last value; *base: the index of the first. 0 or -1 (no memory). The
+ * caller pops them (and their keys) by restoring m_n and keys.len. */
+static int tp_members(twopass_t *t, size_t pos, size_t *base) {
+  const unsigned char *s = t->f.s;
+  size_t n = t->f.len, i = ws_end(s, n, pos + 1);
+  str_t st;
+  *base = t->m_n;
+  if (i < n && s[i] == '}') return 0;
+  for (;;) {
+    i = ws_end(s, n, i);
+    scan_str(s, n, i, &st);
+    if (t->m_n == t->m_cap) {
+      size_t cap = t->m_cap ? t->m_cap * 2 : 32;
+      member_t *m = realloc(t->m, cap * sizeof *m);
+      if (!m) return -1;
+      t->m = m, t->m_cap = cap;
+    }
+    member_t *m = &t->m[t->m_n];
+    m->key_off = t->keys.len;
+    if (decode_into(s, &st, &t->keys) != 0) return -1;
+    m->key_len = t->keys.len - m->key_off;
+    m->val_pos = ws_end(s, n, ws_end(s, n, st.end) + 1); /* (past the ':') */
+    m->idx = t->m_n - *base;
+    t->m_n++;
+    i = ws_end(s, n, value_end(t, m->val_pos));
+    if (s[i] != ',') break;
+    i++;
+  }
+  /* repeated keys: the first keeps its place and takes the last value; the others go */
+  member_t *m = t->m + *base;
+  size_t count = t->m_n - *base, kept = 0;
+  const char *kb = t->keys.data;
+  if (count <= DEDUP_LINEAR) {
+    for (size_t j = 1; j < count; j++) {
+      for (size_t k = 0; k < j; k++) {
+        if (m[k].val_pos != NONE && m[k].key_len == m[j].key_len &&
+            memcmp(kb + m[k].key_off, kb + m[j].key_off, m[j].key_len) == 0) {
+          m[k].val_pos = m[j].val_pos;
+          m[j].val_pos = NONE;
+          break;
+        }
+      }
+    }
+  } else { /* many members: sorted by (key, place), each run of one key is one member */
+    sort_key_t *sk = malloc(count * sizeof *sk);
+    if (!sk) return -1;
+    for (size_t j = 0; j < count; j++) sk[j] = (sort_key_t){kb + m[j].key_off, m[j].key_len, j};
+    qsort(sk, count, sizeof *sk, cmp_sort_key);
+    for (size_t j = 0; j < count;) {
+      size_t e = j + 1;
+      while (e < count && sk[e].len == sk[j].len && memcmp(sk[e].k, sk[j].k, sk[j].len) == 0) e++;
+      if (e - j > 1) {
+        m[sk[j].idx].val_pos = m[sk[e - 1].idx].val_pos;
+        for (size_t r = j + 1; r < e; r++) m[sk[r].idx].val_pos = NONE;
+      }
+      j = e;
+    }
+    free(sk);
+  }
+  for (size_t j = 0; j < count; j++)
+    if (m[j].val_pos != NONE) m[kept++] = m[j];
+  t->m_n = *base + kept;
+  return 0;
+}
+
+/* The value of the object at obj's member named name (its last one), or NONE. 0 or -1. */
+static int tp_find(twopass_t *t, size_t obj, const char *name, size_t name_len, size_t *found) {
+  const unsigned char *s = t->f.s;
+  size_t n = t->f.len, i = ws_end(s, n, obj + 1);
+  str_t st;
+  *found = NONE;
+  if (i < n && s[i] == '}') return 0;
+  for (;;) {
+    i = ws_end(s, n, i);
+    scan_str(s, n, i, &st);
+    size_t val = ws_end(s, n, ws_end(s, n, st.end) + 1);
+    int is = key_is(&t->f, &st, name, name_len);
+    if (is < 0) return -1;
+    if (is) *found = val;
+    i = ws_end(s, n, value_end(t, val));
+    if (s[i] != ',') return 0;
+    i++;
+  }
+}
+
+/* Copies up to size - 1 bytes of s for an error message, NUL-terminated: one line (control
+ * characters become '?'). */
+static void excerpt(char *out, size_t size, const char *s, size_t len) {
+  size_t n = len < size - 1 ? len : size - 1;
+  for (size_t i = 0; i < n; i++) out[i] = (unsigned char)s[i] < 0x20 ? '?' : s[i];
+  out[n] = '\0';
+}
+
+/* ---- two pass: GetItem ----------------------------------------------------------------- */
+
+static int tp_attr(twopass_t *t, size_t pos, int depth, char *err, size_t errlen);
+
+/* An N (at pos) written as a JSON number, as the reference's write_number. */
+static int tp_number(twopass_t *t, size_t pos, char *err, size_t errlen) {
+  str_t st;
+  char shown[48];
+  if (t->f.s[pos] != '"')
+    return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "a number attribute value (N) is not a string");
+  scan_str(t->f.s, t->f.len, pos, &st);
+  int rc = emit_n_token(&t->f, &st);
+  if (rc == DDBS_E_NOMEM) return ddbs_fail_nomem(err, errlen);
+  if (rc == 0) return 0;
+  if (st.has_escape) excerpt(shown, 41, t->f.scratch.data, t->f.scratch.len);
+  else excerpt(shown, 41, (const char *)t->f.s + st.start + 1, st.end - st.start - 2);
+  return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "a number attribute value (N) is not a number: \"%s\"",
+                   shown);
+}
+
+/* The array (at pos) of an L, SS, NS or BS attribute value, as a JSON array. */
+static int tp_list(twopass_t *t, const char *tag, size_t pos, int depth, char *err, size_t errlen) {
+  const unsigned char *s = t->f.s;
+  size_t n = t->f.len;
+  str_t st;
+  int rc = 0;
+  if (s[pos] != '[')
+    return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "a %s attribute value is not an array", tag);
+  if (emit_char(t->f.out, '[') != 0) return ddbs_fail_nomem(err, errlen);
+  size_t i = ws_end(s, n, pos + 1);
+  if (s[i] != ']') {
+    for (;;) {
+      size_t el = ws_end(s, n, i);
+      if (tag[0] == 'L') {
+        rc = tp_attr(t, el, depth + 1, err, errlen);
+      } else if (tag[0] == 'N') {
+        rc = tp_number(t, el, err, errlen);
+      } else if (s[el] != '"') {
+        rc = ddbs_fail(err, errlen, DDBS_E_RESPONSE, "a %s attribute value holds a non-string", tag);
+      } else {
+        scan_str(s, n, el, &st);
+        if (emit_string(&t->f, &st) != 0) rc = ddbs_fail_nomem(err, errlen);
+      }
+      if (rc != 0) return rc;
+      i = ws_end(s, n, value_end(t, el));
+      if (s[i] != ',') break;
+      i++;
+      if (emit_char(t->f.out, ',') != 0) return ddbs_fail_nomem(err, errlen);
+    }
+  }
+  if (emit_char(t->f.out, ']') != 0) return ddbs_fail_nomem(err, errlen);
+  return 0;
+}
+
+/* The object (at pos) {name: AttributeValue}, as a JSON object; its members are at depth + 1. */
+static int tp_map(twopass_t *t, size_t pos, int depth, char *err, size_t errlen) {
+  size_t m_top = t->m_n, k_top = t->keys.len, base;
+  int rc = 0;
+  if (tp_members(t, pos, &base) != 0 || emit_char(t->f.out, '{') != 0) goto nomem;
+  for (size_t j = base; j < t->m_n; j++) {
+    member_t m = t->m[j]; /* (a copy: the nested calls may move the stack) */
+    if ((j > base && emit_char(t->f.out, ',') != 0) ||
+        ddbs_write_json_string(t->f.out, t->keys.data + m.key_off, m.key_len) != 0 ||
+        emit_char(t->f.out, ':') != 0)
+      goto nomem;
+    rc = tp_attr(t, m.val_pos, depth + 1, err, errlen);
+    if (rc != 0) goto cleanup;
+  }
+  if (emit_char(t->f.out, '}') != 0) goto nomem;
+  goto cleanup;
+nomem:
+  rc = ddbs_fail_nomem(err, errlen);
+cleanup:
+  t->m_n = m_top, t->keys.len = k_top;
+  return rc;
+}
+
+/* Is the object at pos an attribute value, i.e. of exactly one (distinct) key? Then its tag
+ * (decoded; cut to 16 bytes, NUL-terminated) and its value's place. 1, 0, or -1 (no memory). */
+static int tp_tagged(twopass_t *t, size_t pos, char tag[17], size_t *tag_len, size_t *val) {
+  size_t m_top = t->m_n, k_top = t->keys.len, base;
+  int rc = 0;
+  if (t->f.s[pos] != '{') return 0;
+  if (tp_members(t, pos, &base) != 0) {
+    rc = -1;
+  } else if (t->m_n - base == 1) {
+    member_t m = t->m[base];
+    *tag_len = m.key_len;
+    excerpt(tag, 17, t->keys.data + m.key_off, m.key_len);
+    *val = m.val_pos;
+    rc = 1;
+  }
+  t->m_n = m_top, t->keys.len = k_top;
+  return rc;
+}
+
+/* An AttributeValue (at pos) at depth (a top-level attribute is 1), as JSON. The reference's
+ * write_attr, check for check. */
+static int tp_attr(twopass_t *t, size_t pos, int depth, char *err, size_t errlen) {
+  const unsigned char *s = t->f.s;
+  char tag[17];
+  size_t tag_len = 0, v = 0;
+  str_t st;
+  if (depth > MAX_READ_DEPTH)
+    return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "attribute values nest deeper than %d levels",
+                     MAX_READ_DEPTH);
+  int rc = tp_tagged(t, pos, tag, &tag_len, &v);
+  if (rc < 0) return ddbs_fail_nomem(err, errlen);
+  if (rc == 0)
+    return ddbs_fail(err, errlen, DDBS_E_RESPONSE,
+                     "an attribute value is not an object with exactly one type tag");
+#define TAG_IS(lit) (tag_len == sizeof(lit) - 1 && memcmp(tag, lit, sizeof(lit) - 1) == 0)
+  if (TAG_IS("S") || TAG_IS("B")) {
+    if (s[v] != '"')
+      return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "a %s attribute value is not a string", tag);
+    scan_str(s, t->f.len, v, &st);
+    return emit_string(&t->f, &st) != 0 ? ddbs_fail_nomem(err, errlen) : 0;
+  }
+  if (TAG_IS("N")) return tp_number(t, v, err, errlen);
+  if (TAG_IS("BOOL")) {
+    if (s[v] != 't' && s[v] != 'f')
+      return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "a BOOL attribute value is not true or false");
+    if (s[v] == 't' ? EMIT_LIT(&t->f, "true") : EMIT_LIT(&t->f, "false")) return ddbs_fail_nomem(err, errlen);
+    return 0;
+  }
+  if (TAG_IS("NULL")) {
+    if (s[v] != 't') return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "a NULL attribute value is not true");
+    return EMIT_LIT(&t->f, "null") ? ddbs_fail_nomem(err, errlen) : 0;
+  }
+  if (TAG_IS("M")) {
+    if (s[v] != '{') return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "an M attribute value is not an object");
+    return tp_map(t, v, depth, err, errlen);
+  }
+  if (TAG_IS("L") || TAG_IS("SS") || TAG_IS("NS") || TAG_IS("BS"))
+    return tp_list(t, tag, v, depth, err, errlen);
+#undef TAG_IS
+  return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "unknown attribute type tag \"%s\"", tag);
+}
+
+/* Is the (valid) value at pos {"S": <exactly key>} (after jansson's reading)? 1, 0 or -1. */
+static int tp_is_key(twopass_t *t, size_t pos, const char *key, size_t key_len) {
+  char tag[17];
+  size_t tag_len, v;
+  str_t st;
+  int rc = tp_tagged(t, pos, tag, &tag_len, &v);
+  if (rc <= 0) return rc;
+  if (tag_len != 1 || tag[0] != 'S' || t->f.s[v] != '"') return 0;
+  scan_str(t->f.s, t->f.len, v, &st);
+  if (st.decoded_len != key_len) return 0;
+  if (decode_string(&t->f, &st) != 0) return -1;
+  return memcmp(t->f.scratch.data, key, key_len) == 0;
+}
+
+int ddbs_twopass_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key,
+                                size_t key_len, const char *ttl_key, long long now_seconds,
+                                ddbs_buf *session_out, int *found, char *err, size_t errlen) {
+  const unsigned char *s = (const unsigned char *)body;
+  twopass_t t;
+  size_t start = session_out->len, at, item, hk, ttl, nv, session;
+  const char *why;
+  int rc;
+  *found = 0;
+  rc = ddbs_check_get_args(hash_key, key, key_len, ttl_key, err, errlen);
+  if (rc != 0) return rc;
+  if (!body) return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "empty GetItem response");
+  if ((why = json_validate(s, len, V_JANSSON, 0, &at)) != NULL)
+    return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "GetItem response is not valid JSON: %s at byte %zu",
+                     why, at);
+  tp_init(&t, body, len, session_out);
+  size_t root = ws_end(s, len, 0);
+  if (s[root] != '{') {
+    rc = ddbs_fail(err, errlen, DDBS_E_RESPONSE, "GetItem response is not a JSON object");
+    goto cleanup;
+  }
+  if (tp_find(&t, root, "Item", 4, &item) != 0) goto nomem;
+  if (item == NONE) goto cleanup; /* no such session */
+  if (s[item] != '{') {
+    rc = ddbs_fail(err, errlen, DDBS_E_RESPONSE, "GetItem response's Item is not an object");
+    goto cleanup;
+  }
+  if (tp_find(&t, item, hash_key, strlen(hash_key), &hk) != 0) goto nomem;
+  int match = hk == NONE ? 0 : tp_is_key(&t, hk, key, key_len);
+  if (match < 0) goto nomem;
+  if (!match) {
+    rc = ddbs_fail_mismatch(hash_key, hk == NONE, err, errlen);
+    goto cleanup;
+  }
+  if (ttl_key) {
+    if (tp_find(&t, item, ttl_key, strlen(ttl_key), &ttl) != 0) goto nomem;
+    if (ttl != NONE) {
+      char tag[17];
+      size_t tag_len;
+      int one = tp_tagged(&t, ttl, tag, &tag_len, &nv);
+      if (one < 0) goto nomem;
+      if (!one) {
+        rc = ddbs_fail(err, errlen, DDBS_E_RESPONSE, "the item's ttl attribute is not an attribute value");
+        goto cleanup;
+      }
+      if (tag_len == 1 && tag[0] == 'N') { /* any other type: not a ttl, ignored */
+        str_t st;
+        double expires;
+        if (s[nv] != '"' || (scan_str(s, len, nv, &st), decode_string(&t.f, &st) != 0) ||
+            ddbs_parse_number_text(t.f.scratch.data, t.f.scratch.len, &expires) != 0) {
+          rc = ddbs_fail(err, errlen, DDBS_E_RESPONSE, "the item's ttl attribute is not a number");
+          goto cleanup;
+        }
+        if (expires <= (double)now_seconds) goto cleanup; /* expired; DynamoDB deletes it later */
+      }
+    }
+  }
+  if (tp_find(&t, item, SESSION_ATTR, sizeof SESSION_ATTR - 1, &session) != 0) goto nomem;
+  rc = session != NONE ? tp_attr(&t, session, 1, err, errlen) : tp_map(&t, item, 0, err, errlen);
+  if (rc == 0) *found = 1;
+  goto cleanup;
+nomem:
+  rc = ddbs_fail_nomem(err, errlen);
+cleanup:
+  if (rc != 0 || !*found) ddbs_truncate_buf(session_out, start);
+  else if (session_out->data) session_out->data[session_out->len] = '\0';
+  tp_free(&t);
+  return rc;
+}
+
+/* ---- two pass: PutItem ----------------------------------------------------------------- */
+
+static int fail_too_deep(char *err, size_t errlen) {
+  return ddbs_fail(err, errlen, DDBS_E_INPUT, "session nests deeper than %d levels (DynamoDB's limit)",
+                   DDBS_MAX_DEPTH);
+}
+
+/* The session value at pos as an AttributeValue, adding its size: the reference's
+ * write_value_attr, check for check (depth: the nesting level a container here would have). */
+static int tp_put(twopass_t *t, size_t pos, int depth, char *err, size_t errlen) {
+  const unsigned char *s = t->f.s;
+  size_t n = t->f.len;
+  fast_t *f = &t->f;
+  str_t st;
+  int rc = 0;
+  switch (s[pos]) {
+    case '{': {
+      size_t m_top = t->m_n, k_top = t->keys.len, base;
+      if (depth > DDBS_MAX_DEPTH) return fail_too_deep(err, errlen);
+      if (tp_members(t, pos, &base) != 0 || EMIT_LIT(f, "{\"M\":{")) goto obj_nomem;
+      f->size += 3;
+      for (size_t j = base; j < t->m_n; j++) {
+        member_t m = t->m[j]; /* (a copy: the nested calls may move the stack) */
+        if ((j > base && emit_char(f->out, ',') != 0) ||
+            ddbs_write_json_string(f->out, t->keys.data + m.key_off, m.key_len) != 0 ||
+            emit_char(f->out, ':') != 0)
+          goto obj_nomem;
+        f->size += 1 + m.key_len;
+        rc = tp_put(t, m.val_pos, depth + 1, err, errlen);
+        if (rc != 0) goto obj_done;
+      }
+      if (EMIT_LIT(f, "}}")) goto obj_nomem;
+      goto obj_done;
+    obj_nomem:
+      rc = ddbs_fail_nomem(err, errlen);
+    obj_done:
+      t->m_n = m_top, t->keys.len = k_top;
+      return rc;
+    }
+    case '[': {
+      if (depth > DDBS_MAX_DEPTH) return fail_too_deep(err, errlen);
+      if (EMIT_LIT(f, "{\"L\":[")) return ddbs_fail_nomem(err, errlen);
+      f->size += 3;
+      size_t i = ws_end(s, n, pos + 1);
+      if (s[i] != ']') {
+        for (;;) {
+          size_t el = ws_end(s, n, i);
+          f->size += 1;
+          if ((rc = tp_put(t, el, depth + 1, err, errlen)) != 0) return rc;
+          i = ws_end(s, n, value_end(t, el));
+          if (s[i] != ',') break;
+          i++;
+          if (emit_char(f->out, ',') != 0) return ddbs_fail_nomem(err, errlen);
+        }
+      }
+      return EMIT_LIT(f, "]}") ? ddbs_fail_nomem(err, errlen) : 0;
+    }
+    case '"':
+      scan_str(s, n, pos, &st);
+      if (EMIT_LIT(f, "{\"S\":") || emit_string(f, &st) != 0 || emit_char(f->out, '}') != 0)
+        return ddbs_fail_nomem(err, errlen);
+      f->size += st.decoded_len;
+      return 0;
+    case 't':
+    case 'f':
+    case 'n':
+      if (s[pos] == 't' ? EMIT_LIT(f, "{\"BOOL\":true}")
+                        : s[pos] == 'f' ? EMIT_LIT(f, "{\"BOOL\":false}") : EMIT_LIT(f, "{\"NULL\":true}"))
+        return ddbs_fail_nomem(err, errlen);
+      f->size += 1;
+      return 0;
+    default: { /* a number: all are doubles, as with JSON_DECODE_INT_AS_REAL */
+      char text[32];
+      int tlen;
+      double v;
+      size_t len = ddbs_json_number_len(s + pos, n - pos);
+      /* (validated: it is finite, so only a long text's allocation can fail) */
+      if (ddbs_parse_number_text((const char *)s + pos, len, &v) != 0) return ddbs_fail_nomem(err, errlen);
+      if ((rc = ddbs_session_number(v, text, &tlen, err, errlen)) != 0) return rc;
+      if (EMIT_LIT(f, "{\"N\":\"") || emit(f->out, text, (size_t)tlen) != 0 || EMIT_LIT(f, "\"}"))
+        return ddbs_fail_nomem(err, errlen);
+      f->size += ddbs_number_text_size(text, (size_t)tlen);
+      return 0;
+    }
+  }
+}
+
+int ddbs_twopass_body_put_item(const char *table, const char *hash_key, const char *key, size_t key_len,
+                               const char *ttl_key, long long expires, const char *session_json,
+                               size_t session_len, ddbs_buf *out, char *err, size_t errlen) {
+  const unsigned char *s = (const unsigned char *)session_json;
+  twopass_t t;
+  size_t start = out->len, at;
+  const char *why;
+  int with_ttl = ttl_key != NULL && expires >= 0;
+  int rc = ddbs_check_put_args(table, hash_key, key, key_len, ttl_key, with_ttl, err, errlen);
+  if (rc != 0) return rc;
+  if (!session_json) return ddbs_fail(err, errlen, DDBS_E_INPUT, "no session JSON");
+  if ((why = json_validate(s, session_len, V_JANSSON | V_INT_AS_REAL, 1, &at)) != NULL)
+    return ddbs_fail(err, errlen, DDBS_E_INPUT, "session is not valid JSON: %s at byte %zu", why, at);
+  tp_init(&t, session_json, session_len, out);
+  t.f.size = strlen(hash_key) + key_len + (sizeof SESSION_ATTR - 1);
+  if (put_start(table, hash_key, key, key_len, session_len, out) != 0) goto nomem;
+  rc = tp_put(&t, ws_end(s, session_len, 0), 1, err, errlen);
+  if (rc != 0) goto cleanup;
+  out->data[out->len] = '\0';
+  if (ddbs_write_put_end(ttl_key, with_ttl, expires, out, &t.f.size) != 0) goto nomem;
+  if (t.f.size > DDBS_MAX_ITEM_SIZE) rc = ddbs_fail_too_large(t.f.size, err, errlen);
+  goto cleanup;
+nomem:
+  rc = ddbs_fail_nomem(err, errlen);
+cleanup:
+  if (rc != 0) ddbs_truncate_buf(out, start);
+  tp_free(&t);
+  return rc;
+}
+
+/* ---- the public converters ------------------------------------------------------------- */
+
 int ddbs_body_put_item(const char *table, const char *hash_key, const char *key, size_t key_len,
                        const char *ttl_key, long long expires, const char *session_json,
                        size_t session_len, ddbs_buf *out, char *err, size_t errlen) {
-  int rc = ddbs_fast_body_put_item(table, hash_key, key, key_len, ttl_key, expires, session_json,
-                                   session_len, out, err, errlen);
-  if (rc != DDBS_FAST_DECLINED) return rc;
-  return ddbs_ref_body_put_item(table, hash_key, key, key_len, ttl_key, expires, session_json,
-                                session_len, out, err, errlen);
+  int rc = ddbs_onepass_body_put_item(table, hash_key, key, key_len, ttl_key, expires, session_json,
+                                      session_len, out, err, errlen);
+  if (rc != DDBS_ONEPASS_DECLINED) return rc;
+  return ddbs_twopass_body_put_item(table, hash_key, key, key_len, ttl_key, expires, session_json,
+                                    session_len, out, err, errlen);
+}
+
+int ddbs_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key, size_t key_len,
+                        const char *ttl_key, long long now_seconds, ddbs_buf *session_out, int *found,
+                        char *err, size_t errlen) {
+  int rc = ddbs_onepass_parse_get_item(body, len, hash_key, key, key_len, ttl_key, now_seconds,
+                                       session_out, found, err, errlen);
+  if (rc != DDBS_ONEPASS_DECLINED) return rc;
+  return ddbs_twopass_parse_get_item(body, len, hash_key, key, key_len, ttl_key, now_seconds,
+                                     session_out, found, err, errlen);
+}
+
+/* ---- error answers --------------------------------------------------------------------- */
+
+/* Two passes, as the reference reads it: the whole body must be JSON (jansson's rules), an object,
+ * with a string __type (its last one) that names a code; the message is "message" if that is a
+ * string, else "Message", up to a NUL it may hold. */
+int ddbs_parse_error(const char *body, size_t len, char *code, size_t code_size, char *message,
+                     size_t message_size) {
+  const unsigned char *s = (const unsigned char *)body;
+  ddbs_buf unused = DDBS_BUF_INIT;
+  twopass_t t;
+  size_t at, type, msg;
+  str_t st;
+  int rc = DDBS_E_RESPONSE;
+  if (code && code_size) code[0] = '\0';
+  if (message && message_size) message[0] = '\0';
+  if (!body || json_validate(s, len, V_JANSSON, 0, &at) != NULL || s[ws_end(s, len, 0)] != '{')
+    return DDBS_E_RESPONSE;
+  tp_init(&t, body, len, &unused);
+  size_t root = ws_end(s, len, 0);
+  if (tp_find(&t, root, "__type", 6, &type) != 0 || type == NONE || s[type] != '"') goto cleanup;
+  if (tp_find(&t, root, "message", 7, &msg) != 0) goto cleanup;
+  if (msg == NONE || s[msg] != '"') {
+    if (tp_find(&t, root, "Message", 7, &msg) != 0) goto cleanup;
+    if (msg != NONE && s[msg] != '"') msg = NONE;
+  }
+  scan_str(s, len, type, &st);
+  if (decode_string(&t.f, &st) != 0) goto cleanup;
+  if (ddbs_error_code_from_type(t.f.scratch.data, t.f.scratch.len, code, code_size) == 0) goto cleanup;
+  if (msg != NONE) {
+    scan_str(s, len, msg, &st);
+    if (decode_string(&t.f, &st) != 0) goto cleanup;
+    const char *nul = memchr(t.f.scratch.data, '\0', t.f.scratch.len);
+    ddbs_copy_truncated(message, message_size, t.f.scratch.data,
+                        nul ? (size_t)(nul - t.f.scratch.data) : t.f.scratch.len);
+  }
+  rc = 0;
+cleanup:
+  if (rc != 0 && code && code_size) code[0] = '\0';
+  tp_free(&t);
+  return rc;
 }

@@ -1,43 +1,80 @@
-/* ddb_json_ref.h: the two paths behind ddbs_body_put_item and ddbs_parse_get_item, for the unit
- * tests and the fuzzers (the addon only uses ddb_json.h). Both live in ddb_json.c.
+/* ddb_json_ref.h: for the unit tests and the fuzzers (the addon only uses ddb_json.h).
  *
- *   reference  jansson decodes the whole text into a tree, then a writer walks the tree. Slow, but
- *              simple: it defines the expected output, every error code and every error message.
- *   fast       one pass over the text, writing straight into the output: no tree, no allocation
- *              per value, numbers copied verbatim when they are already in the form the reference
- *              would print. It handles the inputs real clients and DynamoDB produce; for anything
- *              else (any error, duplicate keys, escapes it does not reproduce, odd numbers...) it
- *              declines, leaves the output as it was, and the public function runs the reference.
+ *   reference  (ddb_ref.c) jansson decodes the whole text into a tree, then a writer walks the
+ *              tree. Slow, but simple and obviously right: it defines the expected output and
+ *              every error code. Also the jansson-value functions the tests use to build and
+ *              inspect attribute values.
+ *   one pass   (ddb_json.c) one scan over the text, writing straight into the output: no tree, no
+ *              allocation per value, numbers and strings copied verbatim when they are already in
+ *              the form the reference would print. It takes what real clients and DynamoDB send;
+ *              for anything else (any error, a repeated key, values nested past its limits, a
+ *              number DynamoDB cannot store...) it declines: the output is left as it was.
+ *   two pass   (ddb_json.c) validates the whole text first (exactly what jansson accepts), then
+ *              converts it, an object's members looked at before its values are written (so a
+ *              repeated key keeps its last value at its first place, and a value that a later
+ *              key replaces cannot cause an error). Complete: it never declines.
+ * The public functions (ddb_json.h) run the one-pass converter and, when it declines, the
+ * two-pass one; ddbs_parse_error is a two-pass reader.
  *
- * Contract (what the differential tests and fuzzers check): when a fast function returns anything
- * but DDBS_FAST_DECLINED, the reference returns the same code with the same *found and
- * byte-identical output (and, for DDBS_E_TOO_LARGE, the same message: the same item size). So
- * the public functions give exactly the reference's results, bytes and error messages included. */
+ * Contract (what the differential tests and fuzzers check): for every input, the reference, the
+ * two-pass converter, the public function, and the one-pass converter when it does not decline,
+ * return the same code, the same *found and byte-identical output on success (and, for
+ * DDBS_E_TOO_LARGE, the same item size in the message). Other error messages may differ. */
 #ifndef DDBS_DDB_JSON_REF_H
 #define DDBS_DDB_JSON_REF_H
 
+#include <jansson.h>
+
 #include "ddb_json.h"
 
-/* Returned by the fast functions when they leave the input to the reference. */
-#define DDBS_FAST_DECLINED 1
+/* ---- reference (jansson) ------------------------------------------------------------------- */
 
-/* Same contract as ddbs_body_put_item / ddbs_parse_get_item (ddb_json.h). */
+/* Same contracts as ddbs_body_put_item / ddbs_parse_get_item / ddbs_parse_error (ddb_json.h). */
 int ddbs_ref_body_put_item(const char *table, const char *hash_key, const char *key, size_t key_len,
                            const char *ttl_key, long long expires, const char *session_json,
                            size_t session_len, ddbs_buf *out, char *err, size_t errlen);
-int ddbs_ref_parse_get_item(const char *body, size_t len, const char *ttl_key, long long now_seconds,
+int ddbs_ref_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key,
+                            size_t key_len, const char *ttl_key, long long now_seconds,
                             ddbs_buf *session_out, int *found, char *err, size_t errlen);
+int ddbs_ref_parse_error(const char *body, size_t len, char *code, size_t code_size, char *message,
+                         size_t message_size);
 
-/* The fast paths alone: 0 (done), a DDBS_E_* code (argument errors, DDBS_E_TOO_LARGE, DDBS_E_NOMEM;
- * err set), or DDBS_FAST_DECLINED (out unchanged, *found = 0, err untouched). */
-int ddbs_fast_body_put_item(const char *table, const char *hash_key, const char *key, size_t key_len,
-                            const char *ttl_key, long long expires, const char *session_json,
-                            size_t session_len, ddbs_buf *out, char *err, size_t errlen);
-int ddbs_fast_parse_get_item(const char *body, size_t len, const char *ttl_key, long long now_seconds,
-                             ddbs_buf *session_out, int *found, char *err, size_t errlen);
+/* A jansson value (as decoded from session JSON) -> a new AttributeValue ({"M": ...} etc.), or
+ * NULL (err says why). */
+json_t *ddbs_value_to_attr(const json_t *value, char *err, size_t errlen);
 
-/* 1 when text[0..len) is exactly what ddbs_format_double() prints for the double it denotes (so it
- * can be copied verbatim), 0 when that is not known cheaply. Exposed for the tests. */
-int ddbs_number_is_canonical(const char *text, size_t len);
+/* JSON text (UTF-8, e.g. from JSON.stringify) -> a new AttributeValue, or NULL. Numbers are read
+ * as doubles (integers too, so 2^64 is fine). NUL inside strings is kept. */
+json_t *ddbs_json_text_to_attr(const char *text, size_t len, char *err, size_t errlen);
+
+/* Appends the JSON text of an AttributeValue to out: compact, keys in the order the server sent
+ * them, strings escaped as JSON.stringify does (", \, control characters; other UTF-8 raw). */
+int ddbs_attr_to_json_text(const json_t *attr, ddbs_buf *out, char *err, size_t errlen);
+
+/* DynamoDB's size of an item (attribute names plus values, by the rules of the DynamoDB developer
+ * guide "Item sizes"): item is the "Item" object {name: AttributeValue, ...}. */
+size_t ddbs_item_size(const json_t *item);
+
+/* ---- the two stages of the converters (ddb_json.c) ------------------------------------------ */
+
+/* Returned by the one-pass functions when they leave the input to the two-pass ones. */
+#define DDBS_ONEPASS_DECLINED 1
+
+/* 0 (done), a DDBS_E_* code (argument errors, DDBS_E_TOO_LARGE, DDBS_E_MISMATCH, DDBS_E_NOMEM;
+ * err set), or DDBS_ONEPASS_DECLINED (out unchanged, *found = 0, err untouched). */
+int ddbs_onepass_body_put_item(const char *table, const char *hash_key, const char *key, size_t key_len,
+                               const char *ttl_key, long long expires, const char *session_json,
+                               size_t session_len, ddbs_buf *out, char *err, size_t errlen);
+int ddbs_onepass_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key,
+                                size_t key_len, const char *ttl_key, long long now_seconds,
+                                ddbs_buf *session_out, int *found, char *err, size_t errlen);
+
+/* Same contracts as the public functions; never decline. */
+int ddbs_twopass_body_put_item(const char *table, const char *hash_key, const char *key, size_t key_len,
+                               const char *ttl_key, long long expires, const char *session_json,
+                               size_t session_len, ddbs_buf *out, char *err, size_t errlen);
+int ddbs_twopass_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key,
+                                size_t key_len, const char *ttl_key, long long now_seconds,
+                                ddbs_buf *session_out, int *found, char *err, size_t errlen);
 
 #endif

@@ -1,0 +1,557 @@
+/* ddb_ref.c: the jansson reference implementations (see ddb_json_ref.h): session JSON text ->
+ * jansson tree -> AttributeValues / PutItem body, GetItem answer -> tree -> session JSON text,
+ * error answers; and the jansson-value helpers the tests use (value <-> AttributeValue, item size).
+ * The oracle of the differential tests and fuzzers, which check that the converters in ddb_json.c
+ * give exactly its results. Not linked into the addon.
+ * Owns nothing beyond the jansson values and buffers of a single call; every function frees what
+ * it allocated before returning (single exit, goto cleanup), and on failure leaves `out` as it
+ * found it. Pure: no I/O, no clock, no globals (never calls json_object_seed). Thread: any. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ddb_json_internal.h"
+#include "ddb_json_ref.h"
+#include "ddb_number.h"
+
+#define SESSION_ATTR DDBS_SESSION_ATTR
+
+/* jansson 2.14's reader loses a NUL byte that follows a number or true/false/null ("[1\0]" reads
+ * as [1]: its stream takes a pushed-back 0 for "no byte buffered"). A raw NUL is never part of
+ * JSON (in a string it is a control character, elsewhere no token), so the reference refuses any
+ * text holding one before jansson sees it, and means by "valid JSON" what RFC 8259 does. Returns
+ * the offset of the first NUL byte, or -1. */
+static long raw_nul(const char *text, size_t len) {
+  const char *nul = memchr(text, '\0', len);
+  return nul ? (long)(nul - text) : -1;
+}
+
+/* ---- session value -> AttributeValue --------------------------------------------------- */
+
+static int new_tagged(const char *tag, json_t *v, json_t **out) {
+  json_t *o = json_object();
+  if (!o || json_object_set_new(o, tag, v) != 0) { /* set_new consumes v even on failure */
+    if (!o) json_decref(v);
+    json_decref(o);
+    return -1;
+  }
+  *out = o;
+  return 0;
+}
+
+static int number_attr(double v, json_t **out, char *err, size_t errlen) {
+  char text[32];
+  int len;
+  int rc = ddbs_session_number(v, text, &len, err, errlen);
+  if (rc != 0) return rc;
+  if (new_tagged("N", json_stringn_nocheck(text, (size_t)len), out) != 0)
+    return ddbs_fail_nomem(err, errlen);
+  return 0;
+}
+
+/* depth: the nesting level a container at this position would have (the session itself is 1). */
+static int value_to_attr(const json_t *v, int depth, json_t **out, char *err, size_t errlen) {
+  json_t *inner = NULL, *child = NULL;
+  int rc = 0;
+  *out = NULL;
+  switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+      if (depth > DDBS_MAX_DEPTH) {
+        rc = ddbs_fail(err, errlen, DDBS_E_INPUT,
+                       "session nests deeper than %d levels (DynamoDB's limit)", DDBS_MAX_DEPTH);
+        goto cleanup;
+      }
+      inner = json_object();
+      if (!inner) goto nomem;
+      const char *key;
+      size_t key_len;
+      json_t *member;
+      json_t *obj = (json_t *)v; /* jansson's iteration API is not const-qualified */
+      json_object_keylen_foreach(obj, key, key_len, member) {
+        rc = value_to_attr(member, depth + 1, &child, err, errlen);
+        if (rc != 0) goto cleanup;
+        if (json_object_setn_new_nocheck(inner, key, key_len, child) != 0) {
+          child = NULL;
+          goto nomem;
+        }
+        child = NULL;
+      }
+      if (new_tagged("M", inner, out) != 0) {
+        inner = NULL;
+        goto nomem;
+      }
+      inner = NULL;
+      break;
+    }
+    case JSON_ARRAY: {
+      if (depth > DDBS_MAX_DEPTH) {
+        rc = ddbs_fail(err, errlen, DDBS_E_INPUT,
+                       "session nests deeper than %d levels (DynamoDB's limit)", DDBS_MAX_DEPTH);
+        goto cleanup;
+      }
+      inner = json_array();
+      if (!inner) goto nomem;
+      size_t i;
+      json_t *member;
+      json_array_foreach(v, i, member) {
+        rc = value_to_attr(member, depth + 1, &child, err, errlen);
+        if (rc != 0) goto cleanup;
+        if (json_array_append_new(inner, child) != 0) {
+          child = NULL;
+          goto nomem;
+        }
+        child = NULL;
+      }
+      if (new_tagged("L", inner, out) != 0) {
+        inner = NULL;
+        goto nomem;
+      }
+      inner = NULL;
+      break;
+    }
+    case JSON_STRING:
+      if (new_tagged("S", json_stringn_nocheck(json_string_value(v), json_string_length(v)),
+                     out) != 0)
+        goto nomem;
+      break;
+    case JSON_INTEGER: /* as JavaScript would hold it: a double */
+      rc = number_attr((double)json_integer_value(v), out, err, errlen);
+      break;
+    case JSON_REAL: rc = number_attr(json_real_value(v), out, err, errlen); break;
+    case JSON_TRUE:
+    case JSON_FALSE:
+      if (new_tagged("BOOL", json_boolean(json_is_true(v)), out) != 0) goto nomem;
+      break;
+    case JSON_NULL:
+      if (new_tagged("NULL", json_true(), out) != 0) goto nomem;
+      break;
+    default: rc = ddbs_fail(err, errlen, DDBS_E_INPUT, "session holds a value of unknown type"); break;
+  }
+  goto cleanup;
+nomem:
+  rc = ddbs_fail_nomem(err, errlen);
+cleanup:
+  json_decref(child);
+  json_decref(inner);
+  return rc;
+}
+
+json_t *ddbs_value_to_attr(const json_t *value, char *err, size_t errlen) {
+  json_t *attr = NULL;
+  if (!value) {
+    ddbs_fail(err, errlen, DDBS_E_INPUT, "no session value");
+    return NULL;
+  }
+  if (value_to_attr(value, 1, &attr, err, errlen) != 0) return NULL;
+  return attr;
+}
+
+/* Session JSON text -> a new jansson value; returns 0 or a DDBS_E_* code. Numbers all become reals
+ * (JSON_DECODE_INT_AS_REAL: 2^64 and beyond are fine, as in JavaScript); NUL in strings is kept. */
+static int load_session(const char *text, size_t len, json_t **out, char *err, size_t errlen) {
+  json_error_t jerr;
+  *out = NULL;
+  if (!text) return ddbs_fail(err, errlen, DDBS_E_INPUT, "no session JSON");
+  if (raw_nul(text, len) >= 0)
+    return ddbs_fail(err, errlen, DDBS_E_INPUT, "session is not valid JSON: a NUL byte at byte %ld",
+                     raw_nul(text, len));
+  *out = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
+  if (!*out)
+    return ddbs_fail(err, errlen,
+                     json_error_code(&jerr) == json_error_out_of_memory ? DDBS_E_NOMEM : DDBS_E_INPUT,
+                     "session is not valid JSON: %s (line %d, column %d)", jerr.text, jerr.line,
+                     jerr.column);
+  return 0;
+}
+
+json_t *ddbs_json_text_to_attr(const char *text, size_t len, char *err, size_t errlen) {
+  json_t *value = NULL, *attr = NULL;
+  if (load_session(text, len, &value, err, errlen) == 0)
+    value_to_attr(value, 1, &attr, err, errlen);
+  json_decref(value);
+  return attr;
+}
+
+/* ---- AttributeValue -> JSON text ------------------------------------------------------- */
+
+static int write_attr(const json_t *attr, int depth, ddbs_buf *out, char *err, size_t errlen);
+
+static int write_number(const json_t *n, ddbs_buf *out, char *err, size_t errlen) {
+  double v;
+  char text[32];
+  if (!json_is_string(n))
+    return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "a number attribute value (N) is not a string");
+  if (ddbs_parse_number_text(json_string_value(n), json_string_length(n), &v) != 0)
+    return ddbs_fail(err, errlen, DDBS_E_RESPONSE,
+                     "a number attribute value (N) is not a number: \"%.40s\"", json_string_value(n));
+  int len = ddbs_format_double(v, text);
+  if (len < 0 || ddbs_buf_append(out, text, (size_t)len) != 0) return ddbs_fail_nomem(err, errlen);
+  return 0;
+}
+
+/* Writes the members of an array under tag (SS, NS, BS, or L) as a JSON array. */
+static int write_list(const char *tag, const json_t *arr, int depth, ddbs_buf *out, char *err,
+                      size_t errlen) {
+  size_t i;
+  json_t *member;
+  if (!json_is_array(arr))
+    return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "a %s attribute value is not an array", tag);
+  if (ddbs_buf_append_char(out, '[') != 0) return ddbs_fail_nomem(err, errlen);
+  json_array_foreach(arr, i, member) {
+    int rc = 0;
+    if (i > 0 && ddbs_buf_append_char(out, ',') != 0) return ddbs_fail_nomem(err, errlen);
+    if (tag[0] == 'L') {
+      rc = write_attr(member, depth + 1, out, err, errlen);
+    } else if (tag[0] == 'N') {
+      rc = write_number(member, out, err, errlen);
+    } else if (!json_is_string(member)) {
+      rc = ddbs_fail(err, errlen, DDBS_E_RESPONSE, "a %s attribute value holds a non-string", tag);
+    } else if (ddbs_write_json_string(out, json_string_value(member), json_string_length(member)) != 0) {
+      rc = ddbs_fail_nomem(err, errlen);
+    }
+    if (rc != 0) return rc;
+  }
+  if (ddbs_buf_append_char(out, ']') != 0) return ddbs_fail_nomem(err, errlen);
+  return 0;
+}
+
+/* Writes the members of an object {name: AttributeValue} as a JSON object. */
+static int write_map(const json_t *map, int depth, ddbs_buf *out, char *err, size_t errlen) {
+  const char *key;
+  size_t key_len;
+  json_t *member;
+  int first = 1;
+  json_t *obj = (json_t *)map; /* jansson's iteration API is not const-qualified */
+  if (ddbs_buf_append_char(out, '{') != 0) return ddbs_fail_nomem(err, errlen);
+  json_object_keylen_foreach(obj, key, key_len, member) {
+    if ((!first && ddbs_buf_append_char(out, ',') != 0) || ddbs_write_json_string(out, key, key_len) != 0 ||
+        ddbs_buf_append_char(out, ':') != 0)
+      return ddbs_fail_nomem(err, errlen);
+    first = 0;
+    int rc = write_attr(member, depth + 1, out, err, errlen);
+    if (rc != 0) return rc;
+  }
+  if (ddbs_buf_append_char(out, '}') != 0) return ddbs_fail_nomem(err, errlen);
+  return 0;
+}
+
+/* depth: the nesting level of attr (a top-level attribute is 1). */
+static int write_attr(const json_t *attr, int depth, ddbs_buf *out, char *err, size_t errlen) {
+  if (depth > DDBS_MAX_READ_DEPTH)
+    return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "attribute values nest deeper than %d levels",
+                     DDBS_MAX_READ_DEPTH);
+  if (!json_is_object(attr) || json_object_size(attr) != 1)
+    return ddbs_fail(err, errlen, DDBS_E_RESPONSE,
+                     "an attribute value is not an object with exactly one type tag");
+  void *it = json_object_iter((json_t *)attr);
+  const char *tag = json_object_iter_key(it);
+  const json_t *v = json_object_iter_value(it);
+  if (strcmp(tag, "S") == 0 || strcmp(tag, "B") == 0) {
+    if (!json_is_string(v))
+      return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "a %s attribute value is not a string", tag);
+    if (ddbs_write_json_string(out, json_string_value(v), json_string_length(v)) != 0)
+      return ddbs_fail_nomem(err, errlen);
+    return 0;
+  }
+  if (strcmp(tag, "N") == 0) return write_number(v, out, err, errlen);
+  if (strcmp(tag, "BOOL") == 0) {
+    if (!json_is_boolean(v))
+      return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "a BOOL attribute value is not true or false");
+    if (ddbs_buf_append_str(out, json_is_true(v) ? "true" : "false") != 0)
+      return ddbs_fail_nomem(err, errlen);
+    return 0;
+  }
+  if (strcmp(tag, "NULL") == 0) {
+    if (!json_is_true(v))
+      return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "a NULL attribute value is not true");
+    if (ddbs_buf_append_str(out, "null") != 0) return ddbs_fail_nomem(err, errlen);
+    return 0;
+  }
+  if (strcmp(tag, "M") == 0) {
+    if (!json_is_object(v))
+      return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "an M attribute value is not an object");
+    return write_map(v, depth, out, err, errlen);
+  }
+  if (strcmp(tag, "L") == 0 || strcmp(tag, "SS") == 0 || strcmp(tag, "NS") == 0 ||
+      strcmp(tag, "BS") == 0)
+    return write_list(tag, v, depth, out, err, errlen);
+  return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "unknown attribute type tag \"%.16s\"", tag);
+}
+
+int ddbs_attr_to_json_text(const json_t *attr, ddbs_buf *out, char *err, size_t errlen) {
+  size_t start = out->len;
+  int rc = attr ? write_attr(attr, 1, out, err, errlen)
+                : ddbs_fail(err, errlen, DDBS_E_RESPONSE, "no attribute value");
+  if (rc != 0) ddbs_truncate_buf(out, start);
+  return rc;
+}
+
+/* ---- item size ------------------------------------------------------------------------- */
+
+static size_t base64_decoded_len(const char *s, size_t len) {
+  size_t pad = 0;
+  while (pad < 2 && len > pad && s[len - 1 - pad] == '=') pad++;
+  return (len - pad) / 4 * 3 + ((len - pad) % 4 * 3) / 4;
+}
+
+static size_t number_size(const json_t *n) {
+  if (!json_is_string(n)) return 0;
+  return ddbs_number_text_size(json_string_value(n), json_string_length(n));
+}
+
+static size_t value_size(const json_t *attr) {
+  size_t size = 0, i;
+  const char *key;
+  size_t key_len;
+  json_t *member;
+  if (!json_is_object(attr) || json_object_size(attr) != 1) return 0;
+  void *it = json_object_iter((json_t *)attr);
+  const char *tag = json_object_iter_key(it);
+  json_t *v = json_object_iter_value(it);
+  if (strcmp(tag, "S") == 0) return json_string_length(v);
+  if (strcmp(tag, "N") == 0) return number_size(v);
+  if (strcmp(tag, "B") == 0)
+    return json_is_string(v) ? base64_decoded_len(json_string_value(v), json_string_length(v)) : 0;
+  if (strcmp(tag, "BOOL") == 0 || strcmp(tag, "NULL") == 0) return 1;
+  if (strcmp(tag, "M") == 0) {
+    size = 3;
+    json_object_keylen_foreach(v, key, key_len, member) size += 1 + key_len + value_size(member);
+  } else if (strcmp(tag, "L") == 0) {
+    size = 3;
+    json_array_foreach(v, i, member) size += 1 + value_size(member);
+  } else if (strcmp(tag, "SS") == 0) {
+    json_array_foreach(v, i, member) size += json_string_length(member);
+  } else if (strcmp(tag, "NS") == 0) {
+    json_array_foreach(v, i, member) size += number_size(member);
+  } else if (strcmp(tag, "BS") == 0) {
+    json_array_foreach(v, i, member) {
+      if (json_is_string(member))
+        size += base64_decoded_len(json_string_value(member), json_string_length(member));
+    }
+  }
+  return size;
+}
+
+size_t ddbs_item_size(const json_t *item) {
+  size_t size = 0;
+  const char *key;
+  size_t key_len;
+  json_t *member;
+  json_t *obj = (json_t *)item; /* jansson's iteration API is not const-qualified */
+  if (!json_is_object(item)) return 0;
+  json_object_keylen_foreach(obj, key, key_len, member) size += key_len + value_size(member);
+  return size;
+}
+
+/* ---- PutItem --------------------------------------------------------------------------- */
+
+/* The reference PutItem path writes the AttributeValue text straight from the decoded session (no
+ * intermediate AttributeValue tree, no second serialisation) and adds up the item size on the way;
+ * it gives the same text as json_dumps(ddbs_value_to_attr()) up to string-escape spelling (tests
+ * check the two agree), and the same size as ddbs_item_size(). */
+
+#define APPEND(lit) (ddbs_buf_append(out, lit, sizeof(lit) - 1) != 0)
+
+/* depth: the nesting level a container at this position would have (the session itself is 1). */
+static int write_value_attr(const json_t *v, int depth, ddbs_buf *out, size_t *size, char *err,
+                            size_t errlen) {
+  int rc;
+  switch (json_typeof(v)) {
+    case JSON_OBJECT:
+    case JSON_ARRAY: {
+      int is_obj = json_is_object(v);
+      if (depth > DDBS_MAX_DEPTH)
+        return ddbs_fail(err, errlen, DDBS_E_INPUT,
+                         "session nests deeper than %d levels (DynamoDB's limit)", DDBS_MAX_DEPTH);
+      if (is_obj ? APPEND("{\"M\":{") : APPEND("{\"L\":[")) goto nomem;
+      *size += 3;
+      if (is_obj) {
+        const char *key;
+        size_t key_len;
+        json_t *member;
+        int first = 1;
+        json_t *obj = (json_t *)v; /* jansson's iteration API is not const-qualified */
+        json_object_keylen_foreach(obj, key, key_len, member) {
+          if ((!first && ddbs_buf_append_char(out, ',') != 0) ||
+              ddbs_write_json_string(out, key, key_len) != 0 || ddbs_buf_append_char(out, ':') != 0)
+            goto nomem;
+          first = 0;
+          *size += 1 + key_len;
+          rc = write_value_attr(member, depth + 1, out, size, err, errlen);
+          if (rc != 0) return rc;
+        }
+      } else {
+        size_t i;
+        json_t *member;
+        json_array_foreach(v, i, member) {
+          if (i > 0 && ddbs_buf_append_char(out, ',') != 0) goto nomem;
+          *size += 1;
+          rc = write_value_attr(member, depth + 1, out, size, err, errlen);
+          if (rc != 0) return rc;
+        }
+      }
+      if (is_obj ? APPEND("}}") : APPEND("]}")) goto nomem;
+      return 0;
+    }
+    case JSON_STRING:
+      if (APPEND("{\"S\":") ||
+          ddbs_write_json_string(out, json_string_value(v), json_string_length(v)) != 0 || APPEND("}"))
+        goto nomem;
+      *size += json_string_length(v);
+      return 0;
+    case JSON_INTEGER:
+    case JSON_REAL: {
+      char text[32];
+      double d = json_is_real(v) ? json_real_value(v) : (double)json_integer_value(v);
+      int len;
+      rc = ddbs_session_number(d, text, &len, err, errlen);
+      if (rc != 0) return rc;
+      if (APPEND("{\"N\":\"") || ddbs_buf_append(out, text, (size_t)len) != 0 || APPEND("\"}"))
+        goto nomem;
+      *size += ddbs_number_text_size(text, (size_t)len);
+      return 0;
+    }
+    case JSON_TRUE:
+    case JSON_FALSE:
+      if (json_is_true(v) ? APPEND("{\"BOOL\":true}") : APPEND("{\"BOOL\":false}")) goto nomem;
+      *size += 1;
+      return 0;
+    case JSON_NULL:
+      if (APPEND("{\"NULL\":true}")) goto nomem;
+      *size += 1;
+      return 0;
+    default: return ddbs_fail(err, errlen, DDBS_E_INPUT, "session holds a value of unknown type");
+  }
+nomem:
+  return ddbs_fail_nomem(err, errlen);
+}
+
+/* The reference PutItem path: jansson decodes the session, write_value_attr writes it. */
+int ddbs_ref_body_put_item(const char *table, const char *hash_key, const char *key, size_t key_len,
+                           const char *ttl_key, long long expires, const char *session_json,
+                           size_t session_len, ddbs_buf *out, char *err, size_t errlen) {
+  json_t *session = NULL;
+  size_t start = out->len;
+  int with_ttl = ttl_key != NULL && expires >= 0;
+  int rc = ddbs_check_put_args(table, hash_key, key, key_len, ttl_key, with_ttl, err, errlen);
+  if (rc != 0) goto cleanup;
+  rc = load_session(session_json, session_len, &session, err, errlen);
+  if (rc != 0) goto cleanup;
+  size_t size = strlen(hash_key) + key_len + (sizeof SESSION_ATTR - 1);
+  if (ddbs_write_body_start(table, "Item", hash_key, key, key_len, out) != 0 ||
+      APPEND(",\"" SESSION_ATTR "\":"))
+    goto nomem;
+  rc = write_value_attr(session, 1, out, &size, err, errlen);
+  if (rc != 0) goto cleanup;
+  if (ddbs_write_put_end(ttl_key, with_ttl, expires, out, &size) != 0) goto nomem;
+  if (size > DDBS_MAX_ITEM_SIZE) rc = ddbs_fail_too_large(size, err, errlen);
+  goto cleanup;
+nomem:
+  rc = ddbs_fail_nomem(err, errlen);
+cleanup:
+  if (rc != 0) ddbs_truncate_buf(out, start);
+  json_decref(session);
+  return rc;
+}
+
+#undef APPEND
+
+/* ---- responses ------------------------------------------------------------------------- */
+
+/* The reference GetItem path: jansson decodes the whole answer, write_attr writes the session.
+ * Order of the checks (the converters follow it): the arguments, JSON, an object, an Item, the
+ * key (a crossed answer is reported as such even when it is expired or malformed), the ttl, the
+ * session. */
+int ddbs_ref_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key,
+                            size_t key_len, const char *ttl_key, long long now_seconds,
+                            ddbs_buf *session_out, int *found, char *err, size_t errlen) {
+  json_error_t jerr;
+  json_t *root = NULL;
+  size_t start = session_out->len;
+  int rc = 0;
+  *found = 0;
+  rc = ddbs_check_get_args(hash_key, key, key_len, ttl_key, err, errlen);
+  if (rc != 0) return rc;
+  if (!body) return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "empty GetItem response");
+  if (raw_nul(body, len) >= 0)
+    return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "GetItem response is not valid JSON: a NUL byte at byte %ld",
+                     raw_nul(body, len));
+  root = json_loadb(body, len, JSON_ALLOW_NUL, &jerr);
+  if (!root) {
+    rc = ddbs_fail(err, errlen,
+                   json_error_code(&jerr) == json_error_out_of_memory ? DDBS_E_NOMEM : DDBS_E_RESPONSE,
+                   "GetItem response is not valid JSON: %s", jerr.text);
+    goto cleanup;
+  }
+  if (!json_is_object(root)) {
+    rc = ddbs_fail(err, errlen, DDBS_E_RESPONSE, "GetItem response is not a JSON object");
+    goto cleanup;
+  }
+  json_t *item = json_object_get(root, "Item");
+  if (!item) goto cleanup; /* no such session */
+  if (!json_is_object(item)) {
+    rc = ddbs_fail(err, errlen, DDBS_E_RESPONSE, "GetItem response's Item is not an object");
+    goto cleanup;
+  }
+  json_t *hk = json_object_get(item, hash_key);
+  json_t *s = json_is_object(hk) && json_object_size(hk) == 1 ? json_object_get(hk, "S") : NULL;
+  if (!json_is_string(s) || json_string_length(s) != key_len ||
+      memcmp(json_string_value(s), key, key_len) != 0) {
+    rc = ddbs_fail_mismatch(hash_key, hk == NULL, err, errlen);
+    goto cleanup;
+  }
+  if (ttl_key) {
+    json_t *ttl = json_object_get(item, ttl_key);
+    if (ttl) {
+      if (!json_is_object(ttl) || json_object_size(ttl) != 1) {
+        rc = ddbs_fail(err, errlen, DDBS_E_RESPONSE,
+                       "the item's ttl attribute is not an attribute value");
+        goto cleanup;
+      }
+      json_t *n = json_object_get(ttl, "N"); /* any other type: not a ttl, ignored */
+      double expires;
+      if (n) {
+        if (!json_is_string(n) ||
+            ddbs_parse_number_text(json_string_value(n), json_string_length(n), &expires) != 0) {
+          rc = ddbs_fail(err, errlen, DDBS_E_RESPONSE, "the item's ttl attribute is not a number");
+          goto cleanup;
+        }
+        if (expires <= (double)now_seconds) goto cleanup; /* expired; DynamoDB deletes it later */
+      }
+    }
+  }
+  json_t *session = json_object_get(item, SESSION_ATTR);
+  rc = session ? write_attr(session, 1, session_out, err, errlen)
+               : write_map(item, 0, session_out, err, errlen);
+  if (rc == 0) *found = 1;
+cleanup:
+  if (rc != 0) ddbs_truncate_buf(session_out, start);
+  json_decref(root);
+  return rc;
+}
+
+int ddbs_ref_parse_error(const char *body, size_t len, char *code, size_t code_size, char *message,
+                         size_t message_size) {
+  json_error_t jerr;
+  json_t *root = NULL;
+  int rc = DDBS_E_RESPONSE;
+  if (code && code_size) code[0] = '\0';
+  if (message && message_size) message[0] = '\0';
+  if (!body || raw_nul(body, len) >= 0) goto cleanup;
+  root = json_loadb(body, len, JSON_ALLOW_NUL, &jerr);
+  if (!json_is_object(root)) goto cleanup;
+  json_t *type = json_object_get(root, "__type");
+  if (!json_is_string(type)) goto cleanup;
+  if (ddbs_error_code_from_type(json_string_value(type), json_string_length(type), code, code_size) == 0)
+    goto cleanup; /* "", "prefix#", ":..." name no code */
+  json_t *msg = json_object_get(root, "message");
+  if (!json_is_string(msg)) msg = json_object_get(root, "Message");
+  if (json_is_string(msg)) /* (up to a NUL it may hold) */
+    ddbs_copy_truncated(message, message_size, json_string_value(msg), strlen(json_string_value(msg)));
+  rc = 0;
+cleanup:
+  if (rc != 0 && code && code_size) code[0] = '\0';
+  json_decref(root);
+  return rc;
+}
