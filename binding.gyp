@@ -32,12 +32,12 @@
         "-Wall",
         "-Wextra",
         "-fvisibility=hidden",
-        "<!@(pkg-config --cflags libcurl jansson)"
+        "<!@(pkg-config --cflags libcurl)"
       ],
       "cflags_c": ["-std=c11"],
       "cflags_cc": ["-std=c++17", "-fno-exceptions"],
       "libraries": [
-        "<!@(pkg-config --libs libcurl jansson libcrypto)"
+        "<!@(pkg-config --libs libcurl libcrypto)"
       ],
       "conditions": [
         ["ddbs_sanitize==1", {

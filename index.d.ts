@@ -131,7 +131,6 @@ declare namespace DynamoDBStore {
     curl: string;
     curlSsl: string;
     curlThreadsafe: boolean;
-    jansson: string;
   }
 
   /**

@@ -9,7 +9,6 @@ const NAME = 'koa-session-dynamodb-store';
 // Where a missing shared library comes from (Debian/Ubuntu package names; on Ubuntu 24.04+ and
 // Debian 13 the curl package is libcurl4t64, which `apt-get install libcurl4` also selects).
 const RUNTIME_PACKAGES = [
-  [/^libjansson\b/, 'libjansson4'],
   [/^libcurl\b/, 'libcurl4'],
   [/^lib(crypto|ssl)\b/, 'libssl3'],
 ];
@@ -25,8 +24,8 @@ function explain(cause) {
     const pkg = (RUNTIME_PACKAGES.find(([re]) => re.test(lib)) || [])[1];
     lines.push(
       `A system library it needs at run time is missing (${lib}${pkg ? `, Debian/Ubuntu package ${pkg}` : ''}).`,
-      'Install the run-time libraries (Debian/Ubuntu): sudo apt-get install -y libcurl4 libjansson4',
-      '  (Fedora/RHEL: sudo dnf install libcurl jansson)',
+      'Install the run-time libraries (Debian/Ubuntu): sudo apt-get install -y libcurl4',
+      '  (Fedora/RHEL: sudo dnf install libcurl)',
       'then run your program again. If the prebuilt binary still does not fit, compile it from source:',
     );
   } else if (/No native build was found/.test(text)) {
@@ -39,12 +38,12 @@ function explain(cause) {
   }
   lines.push(
     '  1. install a compiler and the libraries\' headers (Debian/Ubuntu):',
-    '       sudo apt-get install -y build-essential python3 pkg-config libcurl4-openssl-dev libjansson-dev libssl-dev',
-    '     (Fedora/RHEL: sudo dnf install gcc-c++ make python3 pkgconf libcurl-devel jansson-devel openssl-devel)',
+    '       sudo apt-get install -y build-essential python3 pkg-config libcurl4-openssl-dev libssl-dev',
+    '     (Fedora/RHEL: sudo dnf install gcc-c++ make python3 pkgconf libcurl-devel openssl-devel)',
     `  2. allow this package's build script (npm blocks dependency install scripts by default):`,
     `       npm install-scripts approve ${NAME}`,
     `  3. compile it: npm rebuild ${NAME}`,
-    'At run time the addon needs libcurl (libcurl4) and libjansson4.',
+    'At run time the addon needs libcurl (libcurl4).',
   );
   return lines.join('\n');
 }

@@ -249,7 +249,7 @@ class DynamoDBStore {
     return { table: this.#settings.tableName, endpoint: this.#settings.endpoint, region: this.#settings.region };
   }
 
-  /** Library versions, for the OpenSSL check: { curl, curlSsl, curlThreadsafe, jansson }. */
+  /** Library versions, for the OpenSSL check: { curl, curlSsl, curlThreadsafe }. */
   static versions() {
     return binding.versions();
   }

@@ -617,7 +617,6 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
   o.Set("curl", ddbs_curl_version());
   o.Set("curlSsl", ddbs_curl_ssl_version());
   o.Set("curlThreadsafe", Napi::Boolean::New(env, ddbs_curl_threadsafe() != 0));
-  o.Set("jansson", ddbs_jansson_version());
   return o;
 }
 

@@ -9,7 +9,6 @@
  *               list, then calls notify() once per pass.
  * Shared state (queue, completion list, credentials, flags) is guarded by c->lock. */
 #include <curl/curl.h>
-#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,10 +91,7 @@ static uint64_t next_random(ddbs_client *c) {
 
 /* ------------------------------------------------------------------ process-wide */
 
-static void seed_jansson(void) { json_object_seed(0); }
-
 int ddbs_core_global_init(char *err, size_t errlen) {
-  static uv_once_t seeded = UV_ONCE_INIT;
   if (!ddbs_curl_threadsafe()) {
     snprintf(err, errlen,
              "this libcurl is not thread-safe (CURL_VERSION_THREADSAFE missing); libcurl 7.84 or newer is needed");
@@ -105,13 +101,10 @@ int ddbs_core_global_init(char *err, size_t errlen) {
     snprintf(err, errlen, "curl_global_init failed");
     return -1;
   }
-  uv_once(&seeded, seed_jansson);
   return 0;
 }
 
 void ddbs_core_global_cleanup(void) { curl_global_cleanup(); }
-
-const char *ddbs_jansson_version(void) { return JANSSON_VERSION; }
 
 int ddbs_core_sign(const char *akid, const char *secret, const char *token, const char *region, const char *amz_date,
                    const char *host, const char *target, const char *body, size_t body_len, ddbs_buf *authorization) {

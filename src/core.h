@@ -41,7 +41,7 @@ typedef struct ddbs_client_config {
 } ddbs_client_config;
 
 /* Process-wide set-up, once per environment that loads the addon (refcounted by libcurl):
- * checks libcurl's thread safety, initialises it and seeds jansson's hash. 0, or -1 with err. */
+ * checks libcurl's thread safety and initialises it. 0, or -1 with err. */
 int ddbs_core_global_init(char *err, size_t errlen);
 void ddbs_core_global_cleanup(void);
 
@@ -76,7 +76,6 @@ void ddbs_client_free(ddbs_client *c);
 /* Library versions, for the OpenSSL match check. */
 const char *ddbs_curl_ssl_version(void);
 const char *ddbs_curl_version(void);
-const char *ddbs_jansson_version(void);
 int ddbs_curl_threadsafe(void); /* 1 when libcurl reports CURL_VERSION_THREADSAFE */
 
 /* The Authorization value the store would send (for cross-checks from JavaScript): signs with the

@@ -127,9 +127,11 @@ async function main(): Promise<void> {
 
   const ttlKey: string = store.ttlKey;
   const v = DynamoDBStore.versions();
-  const info: string = `${ttlKey} ${v.curl} ${v.curlSsl} ${v.jansson} ${v.curlThreadsafe ? 'ts' : ''}`;
+  const info: string = `${ttlKey} ${v.curl} ${v.curlSsl} ${v.curlThreadsafe ? 'ts' : ''}`;
   void info;
 
+  const codes: readonly DynamoDBStore.LocalErrorCode[] = DynamoDBStore.LOCAL_ERROR_CODES;
+  void codes;
   const made = new DynamoDBStoreError('boom', { code: 'TimeoutError', retryable: true, attempts: 3 });
   const isError: Error = made;
   void isError;
