@@ -14,6 +14,7 @@
         "src/proxy.c",
         "src/sigv4.c",
         "src/ddb_json.c",
+        "src/ddb_update.c",
         "src/ddb_number.c",
         "src/buf.c",
         "src/crc32.c",

@@ -106,6 +106,18 @@ declare namespace DynamoDBStore {
     consistentRead?: boolean | undefined;
     /** Lifetime in ms of a session whose maxAge is 'session'. Default 86400000 (one day). */
     sessionMaxAge?: number | undefined;
+    /**
+     * What a save of a session the same request read writes (README, "Parallel requests"):
+     * 'merge' (default) only the top-level fields that changed, while the session exists;
+     * 'strict' the same, only if nobody wrote the session since it was read (else SessionConflict);
+     * 'overwrite' the whole session (the 1.x behaviour). A destroyed session is never brought back.
+     */
+    concurrency?: 'merge' | 'strict' | 'overwrite' | undefined;
+    /**
+     * Seconds. A save that only extends the expiry (rolling, renew) writes nothing while the stored
+     * expiry was written less than touchAfter seconds ago. Default 0.
+     */
+    touchAfter?: number | undefined;
   }
 
   /** koa-session's third argument to get(). */
@@ -151,7 +163,9 @@ declare namespace DynamoDBStore {
     | 'CredentialsError'
     | 'StoreClosed'
     | 'UnknownError'
-    | 'InternalServerError';
+    | 'InternalServerError'
+    | 'SessionConflict'
+    | 'UpdateTooLarge';
 
   /**
    * The error a failed store operation rejects with. It has no `status` or `statusCode` on
@@ -198,7 +212,9 @@ declare class DynamoDBStore {
 
   /**
    * Stores the session (JSON-serializable) under key for maxAge ms; maxAge 'session' or absent
-   * means options.sessionMaxAge.
+   * means options.sessionMaxAge. With the ctx of a request that read this key, only what changed
+   * is written, and a session destroyed meanwhile stays destroyed (resolves without writing).
+   * Rejects with code 'SessionConflict' in concurrency 'strict' when another request wrote first.
    */
   set(key: string, sess: Record<string, any>, maxAge?: number | 'session', opts?: DynamoDBStore.SetOptions): Promise<void>;
 

@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ddbs_buf_append(&wrapped, data, size);
   ddbs_buf_append_str(&wrapped, "}}");
   ddbs_buf_append_str(&got, "<");
-  int grc = ddbs_parse_get_item(wrapped.data, wrapped.len, "sessionId", "k", 1, NULL, 0, &got, &found, err, sizeof err);
+  int grc = ddbs_parse_get_item(wrapped.data, wrapped.len, "sessionId", "k", 1, NULL, 0, NULL, NULL, &got, &found, err, sizeof err);
   if (grc == 0 && rc == 0 && !same_bytes(&got, &out)) fuzz_mismatch("GetItem session vs attr_to_json_text", &got, &out, grc, rc);
   /* (the answer may fail where the value alone did not: two more levels of nesting for jansson) */
   if (grc == 0 && (rc != 0 || !found)) fuzz_mismatch("GetItem accepted what attr_to_json_text refused", &got, &out, grc, rc);

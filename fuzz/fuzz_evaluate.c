@@ -2,7 +2,8 @@
  * GetItem of key "bob" (or, by the first byte, another operation). Properties: no crash, no leak;
  * a GetItem that succeeds returns the session of an item whose key really is "bob" (checked with
  * jansson, independently of the converters); a success of any other operation had a 2xx answer
- * whose body jansson reads as a JSON object. */
+ * whose body is an object ({ ... }; ddbs_json_check_object accepts numbers of any size, which
+ * jansson refuses, so jansson is not the oracle there). */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -51,16 +52,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (kind != DDBS_RETRY_NONE && r->status != DDBS_FAILED) abort();
   if (r->status == DDBS_OK || r->status == DDBS_NOT_FOUND) {
     if (tx != DDBS_TX_OK || rd->status < 200 || rd->status > 299) abort();
-    json_t *root = json_loadb(r->response.data ? r->response.data : "", r->response.len, JSON_ALLOW_NUL, NULL);
-    if (!root || !json_is_object(root)) abort(); /* a success always had a JSON object */
+    const char *b = r->response.data ? r->response.data : "";
+    size_t n = r->response.len, i = 0, j = n;
+    while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n')) i++;
+    while (j > i && (b[j - 1] == ' ' || b[j - 1] == '\t' || b[j - 1] == '\r' || b[j - 1] == '\n')) j--;
+    if (j - i < 2 || b[i] != '{' || b[j - 1] != '}') abort(); /* a success always had a JSON object */
     if (op == DDBS_OP_GET_ITEM && r->status == DDBS_OK) {
+      /* the GetItem reader accepts exactly what jansson accepts: an independent look at the key */
+      json_t *root = json_loadb(b, n, JSON_ALLOW_NUL, NULL);
+      if (!root) abort();
       json_t *s = json_object_get(json_object_get(json_object_get(root, "Item"), "sessionId"), "S");
       if (!json_is_string(s) || json_string_length(s) != 3 || memcmp(json_string_value(s), "bob", 3) != 0) {
         fprintf(stderr, "MISMATCH: a GetItem of bob succeeded with an item of another key\n");
         abort();
       }
+      json_decref(root);
     }
-    json_decref(root);
   }
   free(rd);
   ddbs_request_free(r);

@@ -23,7 +23,13 @@ const DEFAULTS = Object.freeze({
   requestTimeout: 3000,
   operationTimeout: 10000,
   maxConnections: 256,
+  concurrency: 'merge', // what a save of a session this request read writes (see lib/writes.js)
+  touchAfter: 0, // seconds: a save that only extends the expiry is skipped while the stored one is younger
 });
+
+/** The item attribute holding the session's version (conditional writes); not configurable. */
+const VERSION_ATTRIBUTE = 'version';
+const CONCURRENCY_MODES = Object.freeze(['merge', 'strict', 'overwrite']);
 
 // The largest value of every numeric option (and of set()'s maxAge). Each reaches C as an int or a
 // long, or ends up in an epoch: beyond these it would overflow (undefined behaviour in C).
@@ -36,6 +42,7 @@ const LIMITS = Object.freeze({
   requestTimeout: 2 ** 31 - 1,
   operationTimeout: 2 ** 31 - 1,
   maxConnections: 65536,
+  touchAfter: 365 * 86400, // seconds: a year
 });
 
 // dynamoConfig keys we honour (aws-sdk v2 names included), so that anything else is named in a warning.
@@ -44,7 +51,7 @@ const KNOWN_DYNAMO_KEYS = new Set([
   'maxAttempts', 'maxRetries', 'connectTimeout', 'requestTimeout', 'operationTimeout', 'httpOptions',
   'sslEnabled', 'caFile', 'useFipsEndpoint', 'useDualstackEndpoint', 'apiVersion', 'maxConnections',
 ]);
-const KNOWN_TOP_KEYS = new Set(['table', 'dynamoConfig', 'consistentRead', 'sessionMaxAge']);
+const KNOWN_TOP_KEYS = new Set(['table', 'dynamoConfig', 'consistentRead', 'sessionMaxAge', 'concurrency', 'touchAfter']);
 const KNOWN_TABLE_KEYS = new Set([
   'name', 'hashKey', 'ttlKey', 'useTtlExpired', 'readCapacityUnits', 'writeCapacityUnits', 'autoCreate', 'billingMode',
 ]);
@@ -141,6 +148,14 @@ function optPositiveInt(value, name, dflt, { allowZero = false, max } = {}) {
 }
 
 // A number of milliseconds, more than 0 and at most `max` (rounded up to a whole ms).
+/** A number of seconds, 0 or more (fractions allowed), at most max. */
+function optSeconds(value, name, dflt, max) {
+  if (value === undefined) return dflt;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`option ${name} must be a number of seconds, got ${typeName(value)}`);
+  if (value < 0 || value > max) throw new RangeError(`option ${name} must be between 0 and ${max} seconds, got ${value}`);
+  return value;
+}
+
 function optMs(value, name, dflt, max) {
   if (value === undefined) return dflt;
   if (typeof value !== 'number' || !Number.isFinite(value)) {
@@ -257,9 +272,16 @@ function resolveOptions(options, env = process.env, warn = () => {}) {
     billingMode,
     consistentRead: optBoolean(options.consistentRead, 'consistentRead', DEFAULTS.consistentRead),
     sessionMaxAge: optMs(options.sessionMaxAge, 'sessionMaxAge', DEFAULTS.sessionMaxAge, LIMITS.sessionMaxAge),
+    concurrency: optString(options.concurrency, 'concurrency', DEFAULTS.concurrency),
+    touchAfter: optSeconds(options.touchAfter, 'touchAfter', DEFAULTS.touchAfter, LIMITS.touchAfter),
+    versionKey: VERSION_ATTRIBUTE,
   };
-  if (settings.hashKey === settings.ttlKey || settings.hashKey === 'session' || settings.ttlKey === 'session') {
-    throw new RangeError('options table.hashKey, table.ttlKey and the "session" attribute must all have different names');
+  if (!CONCURRENCY_MODES.includes(settings.concurrency)) {
+    throw new RangeError(`option concurrency must be one of ${CONCURRENCY_MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(settings.concurrency)}`);
+  }
+  const names = [settings.hashKey, settings.ttlKey, 'session', VERSION_ATTRIBUTE];
+  if (new Set(names).size !== names.length) {
+    throw new RangeError(`options table.hashKey, table.ttlKey and the "session" and "${VERSION_ATTRIBUTE}" attributes must all have different names`);
   }
 
   // ---- region and endpoint

@@ -40,6 +40,8 @@ const LOCAL_ERROR_CODES = Object.freeze([
   'StoreClosed',
   'UnknownError',
   'InternalServerError',
+  'SessionConflict',
+  'UpdateTooLarge',
 ]);
 
 module.exports = { DynamoDBStoreError, LOCAL_ERROR_CODES };

@@ -9,6 +9,7 @@ const { DynamoDBStoreError, LOCAL_ERROR_CODES } = require('./errors');
 const { resolveOptions, typeName, hasLoneSurrogate, LIMITS } = require('./config');
 const { credentialSource, CredentialCache } = require('./credentials');
 const { ensureTable } = require('./table');
+const { planSave } = require('./writes');
 const pkg = require('../package.json');
 
 binding.setup({ errorClass: DynamoDBStoreError });
@@ -35,6 +36,16 @@ function checkKey(key, method) {
   return null;
 }
 
+/** koa-session's ctx from a store call's options, when it is one (a WeakMap key). */
+function contextOf(opts) {
+  const ctx = opts !== null && typeof opts === 'object' ? opts.ctx : undefined;
+  return ctx !== null && (typeof ctx === 'object' || typeof ctx === 'function') ? ctx : undefined;
+}
+
+function closedError() {
+  return new DynamoDBStoreError('the store is closed', { code: 'StoreClosed', retryable: false });
+}
+
 class DynamoDBStore {
   #settings;
   #native;
@@ -43,6 +54,8 @@ class DynamoDBStore {
   #initError = null;
   #closed = false;
   #ttlKey;
+  // What each koa request (its ctx) read: { key, version, text }. Nothing is added to ctx itself.
+  #reads = new WeakMap();
 
   /**
    * @param {object} [options] see README: table, dynamoConfig, consistentRead, sessionMaxAge
@@ -85,6 +98,7 @@ class DynamoDBStore {
       region: s.region,
       table: s.tableName,
       hashKey: s.hashKey,
+      versionKey: s.versionKey,
       ttlKey: this.#ttlKey,
       consistentRead: s.consistentRead,
       maxAttempts: s.maxAttempts,
@@ -140,17 +154,31 @@ class DynamoDBStore {
    * koa-session: get(key, maxAge, { rolling, ctx }) → the session, or undefined when there is none
    * or it has expired.
    */
-  get(key /* , maxAge, opts */) {
+  get(key, maxAge, opts) {
     const bad = checkKey(key, 'get');
     if (bad) return Promise.reject(bad);
-    return this.#whenReady(() => this.#native.get(key)).then((text) => (text === undefined ? undefined : JSON.parse(text)));
+    const ctx = contextOf(opts);
+    return this.#whenReady(() => this.#native.get(key)).then((text) => {
+      if (text === undefined) {
+        if (ctx) this.#reads.delete(ctx);
+        return undefined;
+      }
+      // the native core answers "<version>:<session JSON>" (version -1: the item has none)
+      const at = text.indexOf(':');
+      const json = text.slice(at + 1);
+      const sess = JSON.parse(json);
+      if (ctx) this.#reads.set(ctx, { key, version: Number(text.slice(0, at)), text: json });
+      return sess;
+    });
   }
 
   /**
    * koa-session: set(key, sess, maxAge, { rolling, changed, ctx }). maxAge in ms, or 'session'
-   * (then the item lives sessionMaxAge, one day by default).
+   * (then the item lives sessionMaxAge, one day by default). With the ctx of a request that read
+   * this key, only what changed is written, and a session destroyed meanwhile is not brought back
+   * (see the README, "Parallel requests").
    */
-  set(key, sess, maxAge /* , opts */) {
+  set(key, sess, maxAge, opts) {
     const bad = checkKey(key, 'set');
     if (bad) return Promise.reject(bad);
     let lifetime = maxAge;
@@ -171,14 +199,74 @@ class DynamoDBStore {
       return Promise.reject(new TypeError(`set(key, sess): the session must be a JSON-serializable value, got ${typeName(sess)}`));
     }
     // Rounded up: a lifetime under a second must not give an item that is expired at once.
-    const expires = Math.ceil((Date.now() + lifetime) / 1000);
-    return this.#whenReady(() => this.#native.put(key, json, expires));
+    const now = Date.now();
+    const expires = Math.ceil((now + lifetime) / 1000);
+    const s = this.#settings;
+    const ctx = contextOf(opts);
+    const seen = ctx && this.#reads.get(ctx);
+    const read = seen && seen.key === key ? seen : null;
+    const plan = planSave({ mode: s.concurrency, read, sess, now, touchAfterMs: s.touchAfter * 1000 });
+    if (plan.kind === 'skip') {
+      this.#counters.touchesSkipped++;
+      return this.#closed ? Promise.reject(closedError()) : Promise.resolve();
+    }
+    return this.#whenReady(() => this.#write(key, plan, json, expires)).then((outcome) => {
+      if (!ctx) return;
+      if (outcome === 'gone') this.#reads.delete(ctx);
+      else this.#reads.set(ctx, { key, version: outcome, text: json });
+    });
   }
 
-  /** koa-session: destroy(key, { ctx }). */
-  destroy(key /* , opts */) {
+  /**
+   * One planned write (lib/writes.js). Resolves the item's version after it, or 'gone' when the
+   * session was destroyed meanwhile (nothing written: a destroyed session is never brought back).
+   */
+  async #write(key, plan, json, expires) {
+    const n = this.#native;
+    const read = plan.readVersion;
+    try {
+      if (plan.kind === 'put') {
+        await n.put(key, json, expires, plan.newVersion, plan.requireExists, plan.expectVersion);
+        return plan.newVersion;
+      }
+      try {
+        await n.update(key, plan.set, plan.remove, expires, plan.versioned, plan.requireExists, plan.expectVersion);
+      } catch (err) {
+        if (err.code !== 'UpdateTooLarge') throw err;
+        // more fields than one update expression can carry: the whole session, same conditions
+        const v = plan.nextVersion;
+        await n.put(key, json, expires, v, true, plan.expectVersion);
+        return v;
+      }
+      return plan.versioned ? plan.nextVersion : read;
+    } catch (err) {
+      if (err.code === 'ConditionalCheckFailedException') {
+        // merge, overwrite and touches only ask that the item still exists
+        if (plan.expectVersion === -2) return 'gone';
+        // strict: destroyed, or written by someone else since this request read it?
+        if ((await n.get(key)) === undefined) return 'gone';
+        this.#counters.conflicts++;
+        throw new DynamoDBStoreError(`set(key): the session was changed by another request since this one read it (concurrency 'strict'); the newer session is kept`, {
+          code: 'SessionConflict', operation: err.operation, retryable: false, attempts: err.attempts,
+        });
+      }
+      if (err.code === 'ValidationException' && /item size/i.test(err.message)) {
+        throw new DynamoDBStoreError(`set(key): the session would take the item over DynamoDB's 400 KB limit (${err.message})`, {
+          code: 'SessionTooLarge', operation: err.operation, retryable: false, attempts: err.attempts,
+        });
+      }
+      throw err;
+    }
+  }
+
+  #counters = { conflicts: 0, touchesSkipped: 0 };
+
+  /** koa-session: destroy(key, { ctx }). Unconditional. */
+  destroy(key, opts) {
     const bad = checkKey(key, 'destroy');
     if (bad) return Promise.reject(bad);
+    const ctx = contextOf(opts);
+    if (ctx) this.#reads.delete(ctx);
     return this.#whenReady(() => this.#native.delete(key));
   }
 

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 JOBS=${FUZZ_JOBS:-1}
-ALL_TARGETS=(get_item put_item parse_error attr_to_json number check_object sigv4 http1 evaluate)
+ALL_TARGETS=(get_item put_item update_item parse_error attr_to_json number check_object sigv4 http1 evaluate)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
 
@@ -29,6 +29,7 @@ max_len() {
   case "$1" in
     get_item) echo 8192 ;;
     put_item) echo 8192 ;;
+    update_item) echo 8192 ;;
     attr_to_json) echo 4096 ;;
     parse_error) echo 1024 ;;
     sigv4) echo 2048 ;;
@@ -43,7 +44,8 @@ sources() {
   case "$1" in
     sigv4) echo "src/sigv4.c src/sigv4_ref.c src/buf.c" ;;
     http1) echo "src/http1.c src/buf.c" ;;
-    evaluate) echo "src/request.c src/http1.c src/crc32.c src/sigv4.c src/buf.c src/ddb_number.c src/ddb_json.c src/ddb_ref.c" ;;
+    evaluate) echo "src/request.c src/http1.c src/crc32.c src/sigv4.c src/buf.c src/ddb_number.c src/ddb_json.c src/ddb_update.c src/ddb_ref.c" ;;
+    update_item) echo "src/ddb_number.c src/ddb_json.c src/ddb_update.c src/ddb_ref.c src/buf.c" ;;
     *) echo "src/ddb_number.c src/ddb_json.c src/ddb_ref.c src/buf.c" ;;
   esac
 }
@@ -66,7 +68,7 @@ run_one() {
   local t=$1 work="fuzz/corpus-work/$1" log="$BUILD/fuzz_$1.log" dict=()
   mkdir -p "$work"
   [ -d "fuzz/corpus/$t" ] && cp -n fuzz/corpus/"$t"/* "$work"/ 2>/dev/null || true
-  case "$t" in get_item|put_item|attr_to_json|parse_error|number|check_object) dict=(-dict=fuzz/json.dict) ;; esac
+  case "$t" in get_item|put_item|update_item|attr_to_json|parse_error|number|check_object) dict=(-dict=fuzz/json.dict) ;; esac
   # leaks are reported by LeakSanitizer (detect_leaks=1); a slow input (> 10 s) counts as a crash
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \

@@ -356,6 +356,12 @@ napi_value StoreNew(napi_env env, napi_callback_info info) {
   } strs[] = {{"url", &url},         {"host", &host},           {"region", &region}, {"table", &table},
               {"hashKey", &hashKey}, {"ttlKey", &ttlKey},       {"caFile", &caFile}, {"userAgent", &userAgent},
               {"proxy", &proxy},     {"noProxy", &noProxy}};
+  std::string versionKey;
+  GetStringProp(env, cfg, "versionKey", &versionKey);
+  if (strlen(versionKey.c_str()) != versionKey.size()) {
+    ThrowType(env, "NativeStore(config): a setting holds a NUL character");
+    return nullptr;
+  }
   for (auto& e : strs) {
     GetStringProp(env, cfg, e.name, e.out);
     if (strlen(e.out->c_str()) != e.out->size()) {  // C would cut it at the NUL
@@ -370,6 +376,7 @@ napi_value StoreNew(napi_env env, napi_callback_info info) {
   c.table = table.c_str();
   c.hash_key = hashKey.c_str();
   c.ttl_key = ttlKey.c_str();
+  c.version_key = versionKey.empty() ? nullptr : versionKey.c_str();
   c.consistent_read = GetBoolProp(env, cfg, "consistentRead") ? 1 : 0;
   constexpr long long kMaxMs = 2147483647LL;  // lib/config.js LIMITS
   c.max_attempts = (int)GetIntProp(env, cfg, "maxAttempts", 3, 1, 100);
@@ -481,21 +488,76 @@ napi_value StoreDelete(napi_env env, napi_callback_info info) {
   return KeyOp(env, info, DDBS_OP_DELETE_ITEM, "DeleteItem", "delete(key): key must be a string");
 }
 
-// put(key: string, sessionJson: string, expiresEpochSeconds: number) -> Promise<void>
+// An integer argument (a JS number), or dflt when absent; false when it is something else.
+bool IntArg(napi_env env, napi_value v, int64_t dflt, int64_t* out) {
+  napi_valuetype t = TypeOf(env, v);
+  if (t == napi_undefined) {
+    *out = dflt;
+    return true;
+  }
+  return t == napi_number && napi_get_value_int64(env, v, out) == napi_ok;
+}
+
+bool BoolArg(napi_env env, napi_value v) {
+  bool b = false;
+  if (TypeOf(env, v) == napi_boolean) napi_get_value_bool(env, v, &b);
+  return b;
+}
+
+// The write conditions shared by put and update: (versioned), requireExists, expectVersion.
+bool CondArgs(napi_env env, napi_value require_exists, napi_value expect_version, ddbs_request* r) {
+  int64_t ev = -2;
+  if (!IntArg(env, expect_version, -2, &ev) || ev < -2) return false;
+  r->require_exists = BoolArg(env, require_exists) ? 1 : 0;
+  r->expect_version = ev;
+  return true;
+}
+
+// put(key, sessionJson, expiresEpochSeconds, newVersion?, requireExists?, expectVersion?) -> Promise<void>
+//   newVersion: the version attribute written (absent: none); requireExists: the item must exist;
+//   expectVersion: -2 no version condition, -1 the item must have none, >= 0 it must equal it.
 napi_value StorePut(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3] = {nullptr, nullptr, nullptr};
+  size_t argc = 6;
+  napi_value argv[6] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
   NativeStore* ns = Receiver(env, info, &argc, argv);
   if (!ns) return nullptr;
   ddbs_request* r = ddbs_request_new(DDBS_OP_PUT_ITEM, "PutItem");
-  int64_t expires = 0;
+  int64_t expires = 0, version = 0;
   if (!r || argc < 3 || !CopyString(env, argv[0], &r->key, &r->key_len) ||
       !CopyString(env, argv[1], &r->session, &r->session_len) || TypeOf(env, argv[2]) != napi_number ||
-      napi_get_value_int64(env, argv[2], &expires) != napi_ok) {
+      napi_get_value_int64(env, argv[2], &expires) != napi_ok || !IntArg(env, argv[3], 0, &version) || version < 0 ||
+      !CondArgs(env, argv[4], argv[5], r)) {
     ddbs_request_free(r);
-    return Rejected(env, "InvalidArgument", "put(key, json, expires): key and json must be strings, expires a number");
+    return Rejected(env, "InvalidArgument", "put(key, json, expires, version?, requireExists?, expectVersion?): bad arguments");
   }
   r->expires = expires;
+  r->versioned = version > 0;
+  r->new_version = version;
+  return Submit(env, ns, r);
+}
+
+// update(key, setJson | null, removeJson | null, expiresEpochSeconds, versioned, requireExists,
+//        expectVersion) -> Promise<void>: UpdateItem of the session's top-level fields (setJson: a
+//        JSON object of the fields to set; removeJson: a JSON array of the names to remove), the
+//        expiry, and (versioned) the version + 1; conditions as put's.
+napi_value StoreUpdate(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  NativeStore* ns = Receiver(env, info, &argc, argv);
+  if (!ns) return nullptr;
+  ddbs_request* r = ddbs_request_new(DDBS_OP_UPDATE_ITEM, "UpdateItem");
+  int64_t expires = 0;
+  bool ok = r && argc >= 7 && CopyString(env, argv[0], &r->key, &r->key_len);
+  if (ok && TypeOf(env, argv[1]) != napi_null) ok = CopyString(env, argv[1], &r->set_json, &r->set_len);
+  if (ok && TypeOf(env, argv[2]) != napi_null) ok = CopyString(env, argv[2], &r->remove_json, &r->remove_len);
+  ok = ok && TypeOf(env, argv[3]) == napi_number && napi_get_value_int64(env, argv[3], &expires) == napi_ok &&
+       CondArgs(env, argv[5], argv[6], r);
+  if (!ok) {
+    ddbs_request_free(r);
+    return Rejected(env, "InvalidArgument", "update(key, set, remove, expires, versioned, requireExists, expectVersion): bad arguments");
+  }
+  r->expires = expires;
+  r->versioned = BoolArg(env, argv[4]) ? 1 : 0;
   return Submit(env, ns, r);
 }
 
@@ -587,6 +649,7 @@ napi_value DefineStore(napi_env env) {
   napi_property_descriptor methods[] = {
       {"get", nullptr, StoreGet, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"put", nullptr, StorePut, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"update", nullptr, StoreUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"delete", nullptr, StoreDelete, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"call", nullptr, StoreCall, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setCredentials", nullptr, StoreSetCredentials, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -24,7 +24,7 @@
 
 struct ddbs_client {
   /* immutable after new() */
-  char *url, *host, *region, *table, *hash_key, *ttl_key, *user_agent, *request_target;
+  char *url, *host, *region, *table, *hash_key, *ttl_key, *version_key, *user_agent, *request_target;
   ddbs_buf proxy_auth; /* a forward proxy's Proxy-Authorization value (wiped) */
   ddbs_endpoint ep;    /* points into the strings above */
   int max_attempts;
@@ -462,6 +462,7 @@ ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notif
   c->table = dup_or_null(cfg->table);
   c->hash_key = dup_or_null(cfg->hash_key);
   c->ttl_key = dup_or_null(cfg->ttl_key);
+  c->version_key = dup_or_null(cfg->version_key);
   c->user_agent = dup_or_null(cfg->user_agent);
   c->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : 1;
   c->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 1000;
@@ -475,7 +476,7 @@ ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notif
   c->rng = (uint64_t)uv_hrtime() ^ (uint64_t)(uintptr_t)c ^ 0x9E3779B97F4A7C15ULL;
   if (!c->rng) c->rng = 1;
   if (!c->url || !c->host || !c->region || !c->table || !c->hash_key || !c->ttl_key ||
-      (cfg->user_agent && !c->user_agent)) {
+      (cfg->user_agent && !c->user_agent) || (cfg->version_key && !c->version_key)) {
     snprintf(err, errlen, "out of memory");
     goto fail;
   }
@@ -513,6 +514,7 @@ ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notif
       .table = c->table,
       .hash_key = c->hash_key,
       .ttl_key = c->ttl_key,
+      .version_key = c->version_key,
       .consistent_read = cfg->consistent_read,
   };
   c->multi = curl_multi_init();
@@ -635,6 +637,7 @@ void ddbs_client_free(ddbs_client *c) {
   free(c->table);
   free(c->hash_key);
   free(c->ttl_key);
+  free(c->version_key);
   free(c->user_agent);
   free(c->request_target);
   uv_mutex_destroy(&c->lock);

@@ -27,6 +27,7 @@ typedef struct ddbs_client_config {
   const char *table;
   const char *hash_key;
   const char *ttl_key;
+  const char *version_key;   /* the version attribute (conditional writes); NULL: none */
   int consistent_read;
   int max_attempts;          /* 1 .. 100 */
   long connect_timeout_ms;   /* per connection attempt */

@@ -1,6 +1,7 @@
 /* ddb_json.c: the production converters (see ddb_json.h): the GetItem/PutItem/DeleteItem request
- * bodies, session JSON text -> PutItem body, GetItem answer -> session JSON text, error answers,
- * and the strict JSON object check for the other answers. They work on the text itself: no tree,
+ * bodies, session JSON text -> PutItem body (with its conditions), GetItem answer -> session JSON
+ * text and version, error answers, and the strict JSON object check for the other answers; and,
+ * for ddb_update.c, the readers of an UpdateItem's fields and the writer of write conditions. They work on the text itself: no tree,
  * no jansson. The jansson reference (ddb_ref.c, ddb_json_ref.h) is what they are tested against.
  *
  * Two stages for each converter (ddb_json_ref.h explains them): a one-pass converter for what
@@ -62,6 +63,29 @@ int ddbs_fail_mismatch(const char *hash_key, int missing, char *err, size_t errl
                            : "the answer is for another key: its item's \"%.64s\" attribute is "
                              "not the key asked for",
                    hash_key);
+}
+
+int ddbs_fail_update_too_large(size_t size, char *err, size_t errlen) {
+  return ddbs_fail(err, errlen, DDBS_E_TOO_LARGE,
+                   "the updated session item would be at least %zu bytes; DynamoDB's item limit is %d "
+                   "bytes",
+                   size, DDBS_MAX_ITEM_SIZE);
+}
+
+int ddbs_check_update_limits(size_t expr_len, size_t ops, size_t subst, char *err, size_t errlen) {
+  if (expr_len > DDBS_MAX_EXPRESSION)
+    return ddbs_fail(err, errlen, DDBS_E_TOO_MANY,
+                     "the update expression would be %zu bytes; DynamoDB's limit is %d bytes", expr_len,
+                     DDBS_MAX_EXPRESSION);
+  if (ops > DDBS_MAX_OPERATIONS)
+    return ddbs_fail(err, errlen, DDBS_E_TOO_MANY,
+                     "the update expression would hold %zu actions; DynamoDB's limit is %d", ops,
+                     DDBS_MAX_OPERATIONS);
+  if (subst > DDBS_MAX_SUBSTITUTIONS)
+    return ddbs_fail(err, errlen, DDBS_E_TOO_MANY,
+                     "the update's names and values would be %zu bytes; DynamoDB's limit is %d bytes",
+                     subst, DDBS_MAX_SUBSTITUTIONS);
+  return 0;
 }
 
 void ddbs_truncate_buf(ddbs_buf *out, size_t start) {
@@ -222,11 +246,48 @@ int ddbs_check_put_args(const char *table, const char *hash_key, const char *key
   return rc;
 }
 
+/* The version attribute's name: a name, and none of the other attributes' (hash_key is valid). */
+static int check_version_name(const char *hash_key, const char *ttl_key, const char *version_key, char *err,
+                              size_t errlen) {
+  int rc = check_name("version attribute name", version_key, err, errlen);
+  if (rc != 0) return rc;
+  const char *clash = strcmp(version_key, SESSION_ATTR) == 0  ? "session"
+                      : strcmp(version_key, hash_key) == 0    ? "hash key"
+                      : ttl_key && strcmp(version_key, ttl_key) == 0 ? "ttl"
+                                                              : NULL;
+  if (clash)
+    return ddbs_fail(err, errlen, DDBS_E_INPUT,
+                     "the version attribute cannot be named \"%.64s\" (the %s attribute's name)", version_key,
+                     clash);
+  return 0;
+}
+
+int ddbs_check_cond(const char *hash_key, const char *ttl_key, const ddbs_write_cond *cond, int is_put,
+                    char *err, size_t errlen) {
+  if (!cond) return 0;
+  if (cond->version_key) {
+    int rc = check_version_name(hash_key, ttl_key, cond->version_key, err, errlen);
+    if (rc != 0) return rc;
+    if (is_put && (cond->new_version < 1 || cond->new_version > DDBS_MAX_VERSION))
+      return ddbs_fail(err, errlen, DDBS_E_INPUT, "the version to write, %lld, is not from 1 to 2^53 - 1",
+                       cond->new_version);
+  }
+  if (cond->expect_version != -2) {
+    if (cond->expect_version < -2 || cond->expect_version > DDBS_MAX_VERSION)
+      return ddbs_fail(err, errlen, DDBS_E_INPUT,
+                       "the expected version, %lld, is not -2, -1, or from 0 to 2^53 - 1", cond->expect_version);
+    if (!cond->version_key)
+      return ddbs_fail(err, errlen, DDBS_E_INPUT, "a version condition without a version attribute name");
+  }
+  return 0;
+}
+
 int ddbs_check_get_args(const char *hash_key, const char *key, size_t key_len, const char *ttl_key,
-                        char *err, size_t errlen) {
+                        const char *version_key, char *err, size_t errlen) {
   int rc = check_name("hash key attribute name", hash_key, err, errlen);
   if (rc == 0) rc = check_key_value(key, key_len, err, errlen);
   if (rc == 0) rc = check_attr_names(hash_key, ttl_key, err, errlen);
+  if (rc == 0 && version_key) rc = check_version_name(hash_key, ttl_key, version_key, err, errlen);
   return rc;
 }
 
@@ -240,17 +301,90 @@ int ddbs_write_body_start(const char *table, const char *field, const char *hash
   return 0;
 }
 
-int ddbs_write_put_end(const char *ttl_key, int with_ttl, long long expires, ddbs_buf *out, size_t *size) {
-  if (with_ttl) {
-    char n[24];
-    int nlen = snprintf(n, sizeof n, "%lld", expires);
-    if (ddbs_buf_append_char(out, ',') != 0 ||
-        ddbs_write_json_string(out, ttl_key, strlen(ttl_key)) != 0 || APPEND(":{\"N\":\"") ||
-        ddbs_buf_append(out, n, (size_t)nlen) != 0 || APPEND("\"}"))
+/* Appends ,"name":{"N":"<v>"} and adds its size to *size. 0 or -1. */
+static int write_n_attr(const char *name, long long v, ddbs_buf *out, size_t *size) {
+  char n[24];
+  int nlen = snprintf(n, sizeof n, "%lld", v);
+  if (ddbs_buf_append_char(out, ',') != 0 || ddbs_write_json_string(out, name, strlen(name)) != 0 ||
+      APPEND(":{\"N\":\"") || ddbs_buf_append(out, n, (size_t)nlen) != 0 || APPEND("\"}"))
+    return -1;
+  *size += strlen(name) + ddbs_number_text_size(n, (size_t)nlen);
+  return 0;
+}
+
+/* Appends ,"<ph>":<JSON text> (no ',' into an empty buffer). 0 or -1. */
+static int write_member(ddbs_buf *b, const char *ph, const char *text, size_t len) {
+  if ((b->len > 0 && ddbs_buf_append_char(b, ',') != 0) || ddbs_buf_append_char(b, '"') != 0 ||
+      ddbs_buf_append_str(b, ph) != 0 || ddbs_buf_append(b, "\":", 2) != 0 || ddbs_buf_append(b, text, len) != 0)
+    return -1;
+  return 0;
+}
+
+/* Appends ,"<ph>":"<name>" to an ExpressionAttributeNames body. 0 or -1. */
+static int write_name_member(ddbs_buf *b, const char *ph, const char *name, size_t *subst) {
+  size_t len = strlen(name);
+  if (write_member(b, ph, "", 0) != 0 || ddbs_write_json_string(b, name, len) != 0) return -1;
+  *subst += strlen(ph) + len;
+  return 0;
+}
+
+int ddbs_write_condition(const char *hash_key, const ddbs_write_cond *cond, int ver_named, ddbs_buf *expr,
+                         ddbs_buf *names, ddbs_buf *values, size_t *subst) {
+  if (!DDBS_COND_HAS_CONDITION(cond)) return 0;
+  if (cond->require_exists) {
+    if (ddbs_buf_append_str(expr, "attribute_exists(#k)") != 0 || write_name_member(names, "#k", hash_key, subst) != 0)
       return -1;
-    *size += strlen(ttl_key) + ddbs_number_text_size(n, (size_t)nlen);
   }
-  return APPEND("}}") ? -1 : 0;
+  if (cond->expect_version != -2) {
+    if ((expr->len > 0 && ddbs_buf_append_str(expr, " AND ") != 0) ||
+        ddbs_buf_append_str(expr, cond->expect_version == -1 ? "attribute_not_exists(#ver)" : "#ver = :ev") != 0 ||
+        (!ver_named && write_name_member(names, "#ver", cond->version_key, subst) != 0))
+      return -1;
+    if (cond->expect_version >= 0) {
+      char n[40];
+      int nlen = snprintf(n, sizeof n, "{\"N\":\"%lld\"}", cond->expect_version);
+      if (write_member(values, ":ev", n, (size_t)nlen) != 0) return -1;
+      *subst += 3 + ddbs_number_text_size(n + 6, (size_t)nlen - 8);
+    }
+  }
+  return 0;
+}
+
+int ddbs_write_expressions(const ddbs_buf *update, const ddbs_buf *cond, const ddbs_buf *names,
+                           const ddbs_buf *values, ddbs_buf *out) {
+  if (update && (APPEND(",\"UpdateExpression\":") || ddbs_write_json_string(out, update->data, update->len) != 0))
+    return -1;
+  if (cond && cond->len > 0 &&
+      (APPEND(",\"ConditionExpression\":") || ddbs_write_json_string(out, cond->data, cond->len) != 0))
+    return -1;
+  if (names && names->len > 0 &&
+      (APPEND(",\"ExpressionAttributeNames\":{") || ddbs_buf_append(out, names->data, names->len) != 0 || APPEND("}")))
+    return -1;
+  if (values && values->len > 0 &&
+      (APPEND(",\"ExpressionAttributeValues\":{") || ddbs_buf_append(out, values->data, values->len) != 0 ||
+       APPEND("}")))
+    return -1;
+  return APPEND("}") ? -1 : 0;
+}
+
+/* Ends a PutItem body: the ttl attribute (when with_ttl) and the version attribute (cond's), adding
+ * their sizes to *size; the Item's '}'; the condition (when cond has one); the body's '}'. 0 or -1. */
+static int put_end(const char *hash_key, const char *ttl_key, int with_ttl, long long expires,
+                   const ddbs_write_cond *cond, ddbs_buf *out, size_t *size) {
+  if (with_ttl && write_n_attr(ttl_key, expires, out, size) != 0) return -1;
+  if (!cond) return APPEND("}}") ? -1 : 0; /* (the hot path) */
+  if (cond->version_key && write_n_attr(cond->version_key, cond->new_version, out, size) != 0) return -1;
+  if (APPEND("}")) return -1;
+  ddbs_buf expr = DDBS_BUF_INIT, names = DDBS_BUF_INIT, values = DDBS_BUF_INIT;
+  size_t subst = 0;
+  int rc = ddbs_write_condition(hash_key, cond, 0, &expr, &names, &values, &subst) != 0 ||
+                   ddbs_write_expressions(NULL, &expr, &names, &values, out) != 0
+               ? -1
+               : 0;
+  ddbs_buf_free(&expr);
+  ddbs_buf_free(&names);
+  ddbs_buf_free(&values);
+  return rc;
 }
 
 int ddbs_body_get_item(const char *table, const char *hash_key, const char *key, size_t key_len,
@@ -1050,6 +1184,41 @@ static int read_ttl(fast_t *f, long long now, int *expired) {
   return expect(f, '}') ? 0 : DECLINED;
 }
 
+/* A version attribute's N text -> the version (0 .. DDBS_MAX_VERSION), or -1: digits only. */
+static long long version_from_text(const char *t, size_t n) {
+  long long v = 0;
+  if (n == 0) return -1;
+  for (size_t i = 0; i < n; i++) {
+    if (t[i] < '0' || t[i] > '9') return -1;
+    v = v * 10 + (t[i] - '0');
+    if (v > DDBS_MAX_VERSION) return -1; /* (checked per digit: no overflow) */
+  }
+  return v;
+}
+
+/* The version attribute's value (nesting level 3): *version = its version when it is
+ * {"N": "<digits>"} (version_from_text), else -1. Not an object, or one that is not of exactly one
+ * member: left to the two-pass path. 0, DECLINED or DDBS_E_NOMEM. */
+static int read_version(fast_t *f, long long *version) {
+  str_t st;
+  *version = -1;
+  if (!expect(f, '{') || scan_key(f, &st) != 0) return DECLINED;
+  int is_n = key_is(f, &st, "N", 1);
+  if (is_n < 0) return DDBS_E_NOMEM;
+  if (!is_n || peek(f) != '"') {
+    if (skip_value(f, 4) != 0) return DECLINED;
+  } else {
+    if (scan_string(f, &st) != 0) return DECLINED;
+    if (!st.has_escape) {
+      *version = version_from_text((const char *)f->s + st.start + 1, st.end - st.start - 2);
+    } else {
+      if (decode_string(f, &st) != 0) return DDBS_E_NOMEM;
+      *version = version_from_text(f->scratch.data, f->scratch.len);
+    }
+  }
+  return expect(f, '}') ? 0 : DECLINED;
+}
+
 /* The hash key attribute's value (nesting level 3): *match = 1 when it is {"S": <exactly key>}.
  * Another single tag, or another string: *match = 0. Anything else (not an object, no tag, more
  * than one tag) is left to the two-pass path. 0, DECLINED or DDBS_E_NOMEM. */
@@ -1075,16 +1244,21 @@ static int read_hash(fast_t *f, const char *key, size_t key_len, int *match) {
 
 int ddbs_onepass_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key,
                                 size_t key_len, const char *ttl_key, long long now_seconds,
-                                ddbs_buf *session_out, int *found, char *err, size_t errlen) {
+                                const char *version_key, long long *version, ddbs_buf *session_out,
+                                int *found, char *err, size_t errlen) {
   fast_t f;
   str_t st;
   size_t start = session_out->len, item_pos = 0;
-  int rc, have_item = 0, have_session = 0, have_ttl = 0, have_hash = 0, match = 0, expired = 0;
+  long long ver = -1;
+  int rc, have_item = 0, have_session = 0, have_ttl = 0, have_hash = 0, have_version = 0, match = 0,
+          expired = 0;
   *found = 0;
-  rc = ddbs_check_get_args(hash_key, key, key_len, ttl_key, err, errlen);
+  if (version) *version = -1;
+  rc = ddbs_check_get_args(hash_key, key, key_len, ttl_key, version_key, err, errlen);
   if (rc != 0) return rc;
   if (!body) return DECLINED;
   size_t ttl_len = ttl_key ? strlen(ttl_key) : 0, hash_len = strlen(hash_key);
+  size_t version_len = version_key ? strlen(version_key) : 0;
   rc = DECLINED;
   fast_init(&f, body, len, session_out);
   if (!expect(&f, '{')) goto done;
@@ -1105,7 +1279,8 @@ int ddbs_onepass_parse_get_item(const char *body, size_t len, const char *hash_k
             int is_session = key_is(&f, &st, SESSION_ATTR, sizeof SESSION_ATTR - 1);
             int is_ttl = ttl_key ? key_is(&f, &st, ttl_key, ttl_len) : 0;
             int is_hash = key_is(&f, &st, hash_key, hash_len);
-            if (is_session < 0 || is_ttl < 0 || is_hash < 0) goto nomem;
+            int is_version = version_key ? key_is(&f, &st, version_key, version_len) : 0;
+            if (is_session < 0 || is_ttl < 0 || is_hash < 0 || is_version < 0) goto nomem;
             if (is_session) {
               if (have_session) goto done;
               have_session = 1;
@@ -1119,6 +1294,10 @@ int ddbs_onepass_parse_get_item(const char *body, size_t len, const char *hash_k
               if (have_hash) goto done;
               have_hash = 1;
               rc = read_hash(&f, key, key_len, &match);
+            } else if (is_version) {
+              if (have_version) goto done;
+              have_version = 1;
+              rc = read_version(&f, &ver);
             } else {
               rc = skip_value(&f, 3);
             }
@@ -1155,6 +1334,7 @@ done:
   else if (session_out->data) session_out->data[session_out->len] = '\0';
   if (rc == DDBS_E_NOMEM) ddbs_fail_nomem(err, errlen);
   if (rc != 0) *found = 0;
+  if (version && *found) *version = ver;
   fast_free(&f);
   return rc;
 }
@@ -1265,10 +1445,19 @@ static int put_start(const char *table, const char *hash_key, const char *key, s
 int ddbs_onepass_body_put_item(const char *table, const char *hash_key, const char *key, size_t key_len,
                                const char *ttl_key, long long expires, const char *session_json,
                                size_t session_len, ddbs_buf *out, char *err, size_t errlen) {
+  return ddbs_onepass_body_put_item_cond(table, hash_key, key, key_len, ttl_key, expires, session_json,
+                                         session_len, NULL, out, err, errlen);
+}
+
+int ddbs_onepass_body_put_item_cond(const char *table, const char *hash_key, const char *key, size_t key_len,
+                                    const char *ttl_key, long long expires, const char *session_json,
+                                    size_t session_len, const ddbs_write_cond *cond, ddbs_buf *out,
+                                    char *err, size_t errlen) {
   fast_t f;
   size_t start = out->len;
   int with_ttl = ttl_key != NULL && expires >= 0;
   int rc = ddbs_check_put_args(table, hash_key, key, key_len, ttl_key, with_ttl, err, errlen);
+  if (rc == 0) rc = ddbs_check_cond(hash_key, ttl_key, cond, 1, err, errlen);
   if (rc != 0) return rc;
   if (!session_json) return DECLINED;
   fast_init(&f, session_json, session_len, out);
@@ -1281,7 +1470,7 @@ int ddbs_onepass_body_put_item(const char *table, const char *hash_key, const ch
   if (rc == 0 && (skip_ws(&f), f.pos != f.len)) rc = DECLINED;
   if (rc != 0) goto done;
   out->data[out->len] = '\0';
-  if (ddbs_write_put_end(ttl_key, with_ttl, expires, out, &f.size) != 0) {
+  if (put_end(hash_key, ttl_key, with_ttl, expires, cond, out, &f.size) != 0) {
     rc = DDBS_E_NOMEM;
     goto done;
   }
@@ -1595,16 +1784,35 @@ static int tp_is_key(twopass_t *t, size_t pos, const char *key, size_t key_len) 
   return memcmp(t->f.scratch.data, key, key_len) == 0;
 }
 
+/* The version attribute's (valid) value at pos: its version (version_from_text) when it is an
+ * attribute value {"N": "<digits>"}, else -1. 0 or -1 (no memory). */
+static int tp_version(twopass_t *t, size_t pos, long long *version) {
+  char tag[17];
+  size_t tag_len, v;
+  str_t st;
+  *version = -1;
+  int rc = tp_tagged(t, pos, tag, &tag_len, &v);
+  if (rc <= 0) return rc;
+  if (tag_len != 1 || tag[0] != 'N' || t->f.s[v] != '"') return 0;
+  scan_str(t->f.s, t->f.len, v, &st);
+  if (decode_string(&t->f, &st) != 0) return -1;
+  *version = version_from_text(t->f.scratch.data, t->f.scratch.len);
+  return 0;
+}
+
 int ddbs_twopass_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key,
                                 size_t key_len, const char *ttl_key, long long now_seconds,
-                                ddbs_buf *session_out, int *found, char *err, size_t errlen) {
+                                const char *version_key, long long *version, ddbs_buf *session_out,
+                                int *found, char *err, size_t errlen) {
   const unsigned char *s = (const unsigned char *)body;
   twopass_t t;
-  size_t start = session_out->len, at, item, hk, ttl, nv, session;
+  size_t start = session_out->len, at, item, hk, ttl, nv, session, vpos;
+  long long ver = -1;
   const char *why;
   int rc;
   *found = 0;
-  rc = ddbs_check_get_args(hash_key, key, key_len, ttl_key, err, errlen);
+  if (version) *version = -1;
+  rc = ddbs_check_get_args(hash_key, key, key_len, ttl_key, version_key, err, errlen);
   if (rc != 0) return rc;
   if (!body) return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "empty GetItem response");
   if ((why = json_validate(s, len, V_JANSSON, 0, &at)) != NULL)
@@ -1652,6 +1860,10 @@ int ddbs_twopass_parse_get_item(const char *body, size_t len, const char *hash_k
       }
     }
   }
+  if (version_key) {
+    if (tp_find(&t, item, version_key, strlen(version_key), &vpos) != 0) goto nomem;
+    if (vpos != NONE && tp_version(&t, vpos, &ver) != 0) goto nomem;
+  }
   if (tp_find(&t, item, SESSION_ATTR, sizeof SESSION_ATTR - 1, &session) != 0) goto nomem;
   rc = session != NONE ? tp_attr(&t, session, 1, err, errlen) : tp_map(&t, item, 0, err, errlen);
   if (rc == 0) *found = 1;
@@ -1661,6 +1873,7 @@ nomem:
 cleanup:
   if (rc != 0 || !*found) ddbs_truncate_buf(session_out, start);
   else if (session_out->data) session_out->data[session_out->len] = '\0';
+  if (version && rc == 0 && *found) *version = ver;
   tp_free(&t);
   return rc;
 }
@@ -1755,12 +1968,21 @@ static int tp_put(twopass_t *t, size_t pos, int depth, char *err, size_t errlen)
 int ddbs_twopass_body_put_item(const char *table, const char *hash_key, const char *key, size_t key_len,
                                const char *ttl_key, long long expires, const char *session_json,
                                size_t session_len, ddbs_buf *out, char *err, size_t errlen) {
+  return ddbs_twopass_body_put_item_cond(table, hash_key, key, key_len, ttl_key, expires, session_json,
+                                         session_len, NULL, out, err, errlen);
+}
+
+int ddbs_twopass_body_put_item_cond(const char *table, const char *hash_key, const char *key, size_t key_len,
+                                    const char *ttl_key, long long expires, const char *session_json,
+                                    size_t session_len, const ddbs_write_cond *cond, ddbs_buf *out,
+                                    char *err, size_t errlen) {
   const unsigned char *s = (const unsigned char *)session_json;
   twopass_t t;
   size_t start = out->len, at;
   const char *why;
   int with_ttl = ttl_key != NULL && expires >= 0;
   int rc = ddbs_check_put_args(table, hash_key, key, key_len, ttl_key, with_ttl, err, errlen);
+  if (rc == 0) rc = ddbs_check_cond(hash_key, ttl_key, cond, 1, err, errlen);
   if (rc != 0) return rc;
   if (!session_json) return ddbs_fail(err, errlen, DDBS_E_INPUT, "no session JSON");
   if ((why = json_validate(s, session_len, V_JANSSON | V_INT_AS_REAL, 1, &at)) != NULL)
@@ -1771,7 +1993,7 @@ int ddbs_twopass_body_put_item(const char *table, const char *hash_key, const ch
   rc = tp_put(&t, ws_end(s, session_len, 0), 1, err, errlen);
   if (rc != 0) goto cleanup;
   out->data[out->len] = '\0';
-  if (ddbs_write_put_end(ttl_key, with_ttl, expires, out, &t.f.size) != 0) goto nomem;
+  if (put_end(hash_key, ttl_key, with_ttl, expires, cond, out, &t.f.size) != 0) goto nomem;
   if (t.f.size > DDBS_MAX_ITEM_SIZE) rc = ddbs_fail_too_large(t.f.size, err, errlen);
   goto cleanup;
 nomem:
@@ -1782,26 +2004,124 @@ cleanup:
   return rc;
 }
 
+/* ---- two pass: the fields of an UpdateItem (for ddb_update.c) ------------------------------ */
+
+void ddbs_fields_free(ddbs_fields *fl) {
+  free(fl->f);
+  fl->f = NULL, fl->n = fl->cap = 0;
+  ddbs_buf_free(&fl->names);
+  ddbs_buf_free(&fl->values);
+}
+
+/* A new field whose name is fl->names[name_off..name_off + len), or NULL (no memory). */
+static ddbs_field *add_field(ddbs_fields *fl, size_t name_off, size_t len) {
+  if (fl->n == fl->cap) {
+    size_t cap = fl->cap ? fl->cap * 2 : 16;
+    ddbs_field *f = realloc(fl->f, cap * sizeof *f);
+    if (!f) return NULL;
+    fl->f = f, fl->cap = cap;
+  }
+  ddbs_field *f = &fl->f[fl->n++];
+  *f = (ddbs_field){name_off, len, 0, 0, 0};
+  return f;
+}
+
+int ddbs_read_set_fields(const char *json, size_t len, ddbs_fields *fl, char *err, size_t errlen) {
+  const unsigned char *s = (const unsigned char *)json;
+  twopass_t t;
+  size_t at, base;
+  const char *why;
+  int rc = 0;
+  if ((why = json_validate(s, len, V_JANSSON | V_INT_AS_REAL, 1, &at)) != NULL)
+    return ddbs_fail(err, errlen, DDBS_E_INPUT, "the fields to set are not valid JSON: %s at byte %zu", why, at);
+  size_t root = ws_end(s, len, 0);
+  if (s[root] != '{') return ddbs_fail(err, errlen, DDBS_E_INPUT, "the fields to set are not a JSON object");
+  tp_init(&t, json, len, &fl->values);
+  if (tp_members(&t, root, &base) != 0) goto nomem;
+  for (size_t j = base; j < t.m_n; j++) {
+    member_t m = t.m[j]; /* (a copy: the nested calls may move the stack) */
+    if (m.key_len == 0) {
+      rc = ddbs_fail(err, errlen, DDBS_E_INPUT, "a field to set has an empty name");
+      goto cleanup;
+    }
+    size_t name_off = fl->names.len;
+    if (ddbs_buf_append(&fl->names, t.keys.data + m.key_off, m.key_len) != 0) goto nomem;
+    ddbs_field *f = add_field(fl, name_off, m.key_len);
+    if (!f) goto nomem;
+    size_t size = t.f.size;
+    f->val_off = fl->values.len;
+    if ((rc = tp_put(&t, m.val_pos, 2, err, errlen)) != 0) goto cleanup;
+    f = &fl->f[fl->n - 1];
+    f->val_len = fl->values.len - f->val_off;
+    f->size = t.f.size - size;
+    fl->size += 1 + m.key_len + f->size;
+  }
+  if (fl->values.data) fl->values.data[fl->values.len] = '\0';
+  goto cleanup;
+nomem:
+  rc = ddbs_fail_nomem(err, errlen);
+cleanup:
+  tp_free(&t);
+  return rc;
+}
+
+int ddbs_read_remove_fields(const char *json, size_t len, ddbs_fields *fl, char *err, size_t errlen) {
+  const unsigned char *s = (const unsigned char *)json;
+  size_t at;
+  const char *why;
+  str_t st;
+  if ((why = json_validate(s, len, V_JANSSON | V_INT_AS_REAL, 1, &at)) != NULL)
+    return ddbs_fail(err, errlen, DDBS_E_INPUT, "the fields to remove are not valid JSON: %s at byte %zu", why,
+                     at);
+  size_t i = ws_end(s, len, 0);
+  if (s[i] != '[') return ddbs_fail(err, errlen, DDBS_E_INPUT, "the fields to remove are not a JSON array");
+  i = ws_end(s, len, i + 1);
+  if (s[i] == ']') return 0;
+  for (;;) {
+    i = ws_end(s, len, i);
+    if (s[i] != '"') return ddbs_fail(err, errlen, DDBS_E_INPUT, "a field to remove is not named by a string");
+    scan_str(s, len, i, &st);
+    if (st.decoded_len == 0) return ddbs_fail(err, errlen, DDBS_E_INPUT, "a field to remove has an empty name");
+    if (st.has_nul) return ddbs_fail(err, errlen, DDBS_E_INPUT, "a field to remove has U+0000 in its name");
+    size_t name_off = fl->names.len;
+    if (decode_into(s, &st, &fl->names) != 0 || !add_field(fl, name_off, st.decoded_len))
+      return ddbs_fail_nomem(err, errlen);
+    i = ws_end(s, len, st.end);
+    if (s[i] != ',') break;
+    i++;
+  }
+  if (fl->names.data) fl->names.data[fl->names.len] = '\0';
+  return 0;
+}
+
 /* ---- the public converters ------------------------------------------------------------- */
 
 int ddbs_body_put_item(const char *table, const char *hash_key, const char *key, size_t key_len,
                        const char *ttl_key, long long expires, const char *session_json,
                        size_t session_len, ddbs_buf *out, char *err, size_t errlen) {
-  int rc = ddbs_onepass_body_put_item(table, hash_key, key, key_len, ttl_key, expires, session_json,
-                                      session_len, out, err, errlen);
+  return ddbs_body_put_item_cond(table, hash_key, key, key_len, ttl_key, expires, session_json, session_len,
+                                 NULL, out, err, errlen);
+}
+
+int ddbs_body_put_item_cond(const char *table, const char *hash_key, const char *key, size_t key_len,
+                            const char *ttl_key, long long expires, const char *session_json,
+                            size_t session_len, const ddbs_write_cond *cond, ddbs_buf *out, char *err,
+                            size_t errlen) {
+  int rc = ddbs_onepass_body_put_item_cond(table, hash_key, key, key_len, ttl_key, expires, session_json,
+                                           session_len, cond, out, err, errlen);
   if (rc != DDBS_ONEPASS_DECLINED) return rc;
-  return ddbs_twopass_body_put_item(table, hash_key, key, key_len, ttl_key, expires, session_json,
-                                    session_len, out, err, errlen);
+  return ddbs_twopass_body_put_item_cond(table, hash_key, key, key_len, ttl_key, expires, session_json,
+                                         session_len, cond, out, err, errlen);
 }
 
 int ddbs_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key, size_t key_len,
-                        const char *ttl_key, long long now_seconds, ddbs_buf *session_out, int *found,
-                        char *err, size_t errlen) {
-  int rc = ddbs_onepass_parse_get_item(body, len, hash_key, key, key_len, ttl_key, now_seconds,
-                                       session_out, found, err, errlen);
+                        const char *ttl_key, long long now_seconds, const char *version_key,
+                        long long *version, ddbs_buf *session_out, int *found, char *err, size_t errlen) {
+  int rc = ddbs_onepass_parse_get_item(body, len, hash_key, key, key_len, ttl_key, now_seconds, version_key,
+                                       version, session_out, found, err, errlen);
   if (rc != DDBS_ONEPASS_DECLINED) return rc;
-  return ddbs_twopass_parse_get_item(body, len, hash_key, key, key_len, ttl_key, now_seconds,
-                                     session_out, found, err, errlen);
+  return ddbs_twopass_parse_get_item(body, len, hash_key, key, key_len, ttl_key, now_seconds, version_key,
+                                     version, session_out, found, err, errlen);
 }
 
 /* ---- error answers --------------------------------------------------------------------- */

@@ -26,6 +26,12 @@ int ddbs_fail_nomem(char *err, size_t errlen);
 int ddbs_fail_too_large(size_t size, char *err, size_t errlen);
 /* "the answer is for another key" (names the attribute, never a key) */
 int ddbs_fail_mismatch(const char *hash_key, int missing, char *err, size_t errlen);
+/* UpdateItem: "the updated session item would be at least N bytes; ..." (DDBS_E_TOO_LARGE) */
+int ddbs_fail_update_too_large(size_t size, char *err, size_t errlen);
+/* UpdateItem: DDBS_E_TOO_MANY (with the first limit passed, and by how much) when the
+ * UpdateExpression of expr_len bytes, with ops actions, or its names and values of subst bytes,
+ * pass DynamoDB's limits (ddb_json.h); else 0. */
+int ddbs_check_update_limits(size_t expr_len, size_t ops, size_t subst, char *err, size_t errlen);
 
 /* Undoes a partial append: out goes back to start bytes. */
 void ddbs_truncate_buf(ddbs_buf *out, size_t start);
@@ -49,18 +55,55 @@ size_t ddbs_error_code_from_type(const char *type, size_t len, char *code, size_
  * finite or DynamoDB cannot store it (magnitudes 1E-130 .. 9.99..9E+125, or 0). */
 int ddbs_session_number(double v, char text[32], int *len, char *err, size_t errlen);
 
-/* Argument checks of PutItem (with_ttl: a ttl attribute will be written) and of the GetItem
- * readers; DDBS_E_INPUT with the reason. The same in every implementation. */
+/* Argument checks of PutItem and UpdateItem (with_ttl: a ttl attribute will be written), of their
+ * conditions (is_put: new_version is checked too; ddb_json.h says what is refused) and of the
+ * GetItem readers; DDBS_E_INPUT with the reason. The same in every implementation. */
 int ddbs_check_put_args(const char *table, const char *hash_key, const char *key, size_t key_len,
                         const char *ttl_key, int with_ttl, char *err, size_t errlen);
+int ddbs_check_cond(const char *hash_key, const char *ttl_key, const ddbs_write_cond *cond, int is_put,
+                    char *err, size_t errlen);
 int ddbs_check_get_args(const char *hash_key, const char *key, size_t key_len, const char *ttl_key,
-                        char *err, size_t errlen);
+                        const char *version_key, char *err, size_t errlen);
+
+/* Does cond ask for a condition (require_exists, or an expected version)? */
+#define DDBS_COND_HAS_CONDITION(c) ((c) && ((c)->require_exists || (c)->expect_version != -2))
 
 /* Appends {"TableName":table,"<field>":{hash_key:{"S":key} (the caller closes it). 0 or -1. */
 int ddbs_write_body_start(const char *table, const char *field, const char *hash_key, const char *key,
                           size_t key_len, ddbs_buf *out);
-/* Appends the ttl attribute (when with_ttl) and closes a PutItem body; adds the ttl's size to
- * *size. 0 or -1 (no memory). */
-int ddbs_write_put_end(const char *ttl_key, int with_ttl, long long expires, ddbs_buf *out, size_t *size);
+/* ---- production only (ddb_json.c for ddb_update.c) ---------------------------------------- */
+
+/* The condition of cond (ddbs_write_cond): appends its expression to expr (nothing when it has
+ * none) and its names and values, as JSON object members ("#k":"id"), to names and values, each
+ * after a ',' when the buffer is not empty; #ver is not added again when ver_named. Adds their
+ * bytes (placeholder, name or value size) to *subst. 0 or -1 (no memory). */
+int ddbs_write_condition(const char *hash_key, const ddbs_write_cond *cond, int ver_named, ddbs_buf *expr,
+                         ddbs_buf *names, ddbs_buf *values, size_t *subst);
+/* Appends ,"UpdateExpression":update (when update), ,"ConditionExpression":cond (when cond is not
+ * empty), ,"ExpressionAttributeNames":{names} (when not empty), ,"ExpressionAttributeValues":{values}
+ * (when not empty), and the closing '}'. 0 or -1. */
+int ddbs_write_expressions(const ddbs_buf *update, const ddbs_buf *cond, const ddbs_buf *names,
+                           const ddbs_buf *values, ddbs_buf *out);
+
+/* The fields of an UpdateItem, as read by ddbs_read_set_fields and ddbs_read_remove_fields. */
+typedef struct ddbs_field {
+  size_t name_off, name_len; /* the decoded name, in ddbs_fields.names */
+  size_t val_off, val_len;   /* a field set: its AttributeValue's JSON text, in ddbs_fields.values */
+  size_t size;               /* a field set: DynamoDB's size of its value */
+} ddbs_field;
+typedef struct ddbs_fields {
+  ddbs_field *f;
+  size_t n, cap;
+  ddbs_buf names, values;
+  size_t size; /* the fields set: their size as members of a map (1 + name + value each) */
+} ddbs_fields;
+#define DDBS_FIELDS_INIT {NULL, 0, 0, DDBS_BUF_INIT, DDBS_BUF_INIT, 0}
+void ddbs_fields_free(ddbs_fields *fl);
+/* set_json (an object) -> its members (a repeated name: its last value, at its first place), each
+ * value converted as a session's value at nesting level 2; remove_json (an array of strings) ->
+ * its names, repeats included. Empty names and names with U+0000 are refused. 0, DDBS_E_INPUT or
+ * DDBS_E_NOMEM (err says why). Two passes, as ddbs_twopass_body_put_item. */
+int ddbs_read_set_fields(const char *json, size_t len, ddbs_fields *fl, char *err, size_t errlen);
+int ddbs_read_remove_fields(const char *json, size_t len, ddbs_fields *fl, char *err, size_t errlen);
 
 #endif

@@ -14,12 +14,14 @@
  *              repeated key keeps its last value at its first place, and a value that a later
  *              key replaces cannot cause an error). Complete: it never declines.
  * The public functions (ddb_json.h) run the one-pass converter and, when it declines, the
- * two-pass one; ddbs_parse_error is a two-pass reader.
+ * two-pass one; ddbs_parse_error is a two-pass reader, and so is ddbs_body_update_item
+ * (ddb_update.c, on the two-pass field readers of ddb_json.c): its bodies are small.
  *
  * Contract (what the differential tests and fuzzers check): for every input, the reference, the
  * two-pass converter, the public function, and the one-pass converter when it does not decline,
- * return the same code, the same *found and byte-identical output on success (and, for
- * DDBS_E_TOO_LARGE, the same item size in the message). Other error messages may differ. */
+ * return the same code, the same *found and *version and byte-identical output on success (and,
+ * for DDBS_E_TOO_LARGE and DDBS_E_TOO_MANY, the same message: the same sizes). Other error messages
+ * may differ. */
 #ifndef DDBS_DDB_JSON_REF_H
 #define DDBS_DDB_JSON_REF_H
 
@@ -29,13 +31,23 @@
 
 /* ---- reference (jansson) ------------------------------------------------------------------- */
 
-/* Same contracts as ddbs_body_put_item / ddbs_parse_get_item / ddbs_parse_error (ddb_json.h). */
+/* Same contracts as ddbs_body_put_item / ddbs_body_put_item_cond / ddbs_body_update_item /
+ * ddbs_parse_get_item / ddbs_parse_error (ddb_json.h). */
 int ddbs_ref_body_put_item(const char *table, const char *hash_key, const char *key, size_t key_len,
                            const char *ttl_key, long long expires, const char *session_json,
                            size_t session_len, ddbs_buf *out, char *err, size_t errlen);
+int ddbs_ref_body_put_item_cond(const char *table, const char *hash_key, const char *key, size_t key_len,
+                                const char *ttl_key, long long expires, const char *session_json,
+                                size_t session_len, const ddbs_write_cond *cond, ddbs_buf *out, char *err,
+                                size_t errlen);
+int ddbs_ref_body_update_item(const char *table, const char *hash_key, const char *key, size_t key_len,
+                              const char *ttl_key, long long expires, const char *set_json, size_t set_len,
+                              const char *remove_json, size_t remove_len, const ddbs_write_cond *cond,
+                              ddbs_buf *out, char *err, size_t errlen);
 int ddbs_ref_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key,
                             size_t key_len, const char *ttl_key, long long now_seconds,
-                            ddbs_buf *session_out, int *found, char *err, size_t errlen);
+                            const char *version_key, long long *version, ddbs_buf *session_out,
+                            int *found, char *err, size_t errlen);
 int ddbs_ref_parse_error(const char *body, size_t len, char *code, size_t code_size, char *message,
                          size_t message_size);
 
@@ -61,20 +73,31 @@ size_t ddbs_item_size(const json_t *item);
 #define DDBS_ONEPASS_DECLINED 1
 
 /* 0 (done), a DDBS_E_* code (argument errors, DDBS_E_TOO_LARGE, DDBS_E_MISMATCH, DDBS_E_NOMEM;
- * err set), or DDBS_ONEPASS_DECLINED (out unchanged, *found = 0, err untouched). */
+ * err set), or DDBS_ONEPASS_DECLINED (out unchanged, *found = 0, *version = -1, err untouched).
+ * The put functions without _cond are the _cond ones with cond NULL. */
 int ddbs_onepass_body_put_item(const char *table, const char *hash_key, const char *key, size_t key_len,
                                const char *ttl_key, long long expires, const char *session_json,
                                size_t session_len, ddbs_buf *out, char *err, size_t errlen);
+int ddbs_onepass_body_put_item_cond(const char *table, const char *hash_key, const char *key, size_t key_len,
+                                    const char *ttl_key, long long expires, const char *session_json,
+                                    size_t session_len, const ddbs_write_cond *cond, ddbs_buf *out,
+                                    char *err, size_t errlen);
 int ddbs_onepass_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key,
                                 size_t key_len, const char *ttl_key, long long now_seconds,
-                                ddbs_buf *session_out, int *found, char *err, size_t errlen);
+                                const char *version_key, long long *version, ddbs_buf *session_out,
+                                int *found, char *err, size_t errlen);
 
 /* Same contracts as the public functions; never decline. */
 int ddbs_twopass_body_put_item(const char *table, const char *hash_key, const char *key, size_t key_len,
                                const char *ttl_key, long long expires, const char *session_json,
                                size_t session_len, ddbs_buf *out, char *err, size_t errlen);
+int ddbs_twopass_body_put_item_cond(const char *table, const char *hash_key, const char *key, size_t key_len,
+                                    const char *ttl_key, long long expires, const char *session_json,
+                                    size_t session_len, const ddbs_write_cond *cond, ddbs_buf *out,
+                                    char *err, size_t errlen);
 int ddbs_twopass_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key,
                                 size_t key_len, const char *ttl_key, long long now_seconds,
-                                ddbs_buf *session_out, int *found, char *err, size_t errlen);
+                                const char *version_key, long long *version, ddbs_buf *session_out,
+                                int *found, char *err, size_t errlen);
 
 #endif

@@ -1,5 +1,6 @@
 /* ddb_ref.c: the jansson reference implementations (see ddb_json_ref.h): session JSON text ->
- * jansson tree -> AttributeValues / PutItem body, GetItem answer -> tree -> session JSON text,
+ * jansson tree -> AttributeValues / PutItem body (with its conditions), fields to set and remove ->
+ * trees -> UpdateItem body, GetItem answer -> tree -> session JSON text (and the version),
  * error answers; and the jansson-value helpers the tests use (value <-> AttributeValue, item size).
  * The oracle of the differential tests and fuzzers, which check that the converters in ddb_json.c
  * give exactly its results. Not linked into the addon.
@@ -427,14 +428,96 @@ nomem:
   return ddbs_fail_nomem(err, errlen);
 }
 
-/* The reference PutItem path: jansson decodes the session, write_value_attr writes it. */
-int ddbs_ref_body_put_item(const char *table, const char *hash_key, const char *key, size_t key_len,
-                           const char *ttl_key, long long expires, const char *session_json,
-                           size_t session_len, ddbs_buf *out, char *err, size_t errlen) {
-  json_t *session = NULL;
+/* ---- the pieces of the bodies, as trees ------------------------------------------------ */
+
+/* Writes a tree of objects, arrays, strings and true/false/null as compact JSON (objects' members
+ * in their order, strings as ddbs_write_json_string writes them). 0 or -1 (no memory). */
+static int dump(const json_t *v, ddbs_buf *out) {
+  switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+      const char *key;
+      size_t key_len;
+      json_t *member;
+      int first = 1;
+      json_t *obj = (json_t *)v; /* jansson's iteration API is not const-qualified */
+      if (ddbs_buf_append_char(out, '{') != 0) return -1;
+      json_object_keylen_foreach(obj, key, key_len, member) {
+        if ((!first && ddbs_buf_append_char(out, ',') != 0) || ddbs_write_json_string(out, key, key_len) != 0 ||
+            ddbs_buf_append_char(out, ':') != 0 || dump(member, out) != 0)
+          return -1;
+        first = 0;
+      }
+      return ddbs_buf_append_char(out, '}');
+    }
+    case JSON_ARRAY: {
+      size_t i;
+      json_t *member;
+      if (ddbs_buf_append_char(out, '[') != 0) return -1;
+      json_array_foreach(v, i, member) {
+        if ((i > 0 && ddbs_buf_append_char(out, ',') != 0) || dump(member, out) != 0) return -1;
+      }
+      return ddbs_buf_append_char(out, ']');
+    }
+    case JSON_STRING: return ddbs_write_json_string(out, json_string_value(v), json_string_length(v));
+    case JSON_TRUE: return ddbs_buf_append_str(out, "true");
+    case JSON_FALSE: return ddbs_buf_append_str(out, "false");
+    case JSON_NULL: return ddbs_buf_append_str(out, "null");
+    default: return -1; /* (numbers are never part of a body: N values are strings) */
+  }
+}
+
+/* Sets o[key] = v (a new reference: consumed, also on failure). 0 or -1. */
+static int set_new(json_t *o, const char *key, json_t *v) { return v ? json_object_set_new(o, key, v) : -1; }
+
+/* A new {"N": "<v>"}, or NULL. */
+static json_t *n_attr(long long v) {
+  char t[24];
+  json_t *o = json_object();
+  snprintf(t, sizeof t, "%lld", v);
+  if (o && set_new(o, "N", json_string(t)) != 0) {
+    json_decref(o);
+    o = NULL;
+  }
+  return o;
+}
+
+/* Appends part to a list joined with sep. 0 or -1. */
+static int join(ddbs_buf *b, const char *sep, const char *part) {
+  if (b->len > 0 && ddbs_buf_append_str(b, sep) != 0) return -1;
+  return ddbs_buf_append_str(b, part);
+}
+
+/* The condition of cond (ddb_json.h): its expression into cexpr (empty when there is none), its
+ * names and values into the objects (#ver only when not there yet). 0 or -1. */
+static int cond_tree(const char *hash_key, const ddbs_write_cond *cond, ddbs_buf *cexpr, json_t *names,
+                     json_t *values) {
+  if (!cond) return 0;
+  if (cond->require_exists &&
+      (join(cexpr, " AND ", "attribute_exists(#k)") != 0 || set_new(names, "#k", json_string(hash_key)) != 0))
+    return -1;
+  if (cond->expect_version != -2) {
+    if (join(cexpr, " AND ", cond->expect_version == -1 ? "attribute_not_exists(#ver)" : "#ver = :ev") != 0 ||
+        (!json_object_get(names, "#ver") && set_new(names, "#ver", json_string(cond->version_key)) != 0) ||
+        (cond->expect_version >= 0 && set_new(values, ":ev", n_attr(cond->expect_version)) != 0))
+      return -1;
+  }
+  return 0;
+}
+
+/* ---- PutItem --------------------------------------------------------------------------- */
+
+/* The reference PutItem path: jansson decodes the session, write_value_attr writes it; the ttl
+ * and version attributes and the condition are trees (their size: ddbs_item_size). */
+int ddbs_ref_body_put_item_cond(const char *table, const char *hash_key, const char *key, size_t key_len,
+                                const char *ttl_key, long long expires, const char *session_json,
+                                size_t session_len, const ddbs_write_cond *cond, ddbs_buf *out, char *err,
+                                size_t errlen) {
+  json_t *session = NULL, *tail = NULL, *names = NULL, *values = NULL;
+  ddbs_buf cexpr = DDBS_BUF_INIT;
   size_t start = out->len;
   int with_ttl = ttl_key != NULL && expires >= 0;
   int rc = ddbs_check_put_args(table, hash_key, key, key_len, ttl_key, with_ttl, err, errlen);
+  if (rc == 0) rc = ddbs_check_cond(hash_key, ttl_key, cond, 1, err, errlen);
   if (rc != 0) goto cleanup;
   rc = load_session(session_json, session_len, &session, err, errlen);
   if (rc != 0) goto cleanup;
@@ -444,7 +527,31 @@ int ddbs_ref_body_put_item(const char *table, const char *hash_key, const char *
     goto nomem;
   rc = write_value_attr(session, 1, out, &size, err, errlen);
   if (rc != 0) goto cleanup;
-  if (ddbs_write_put_end(ttl_key, with_ttl, expires, out, &size) != 0) goto nomem;
+  /* the item's other attributes */
+  if (!(tail = json_object()) || (with_ttl && set_new(tail, ttl_key, n_attr(expires)) != 0) ||
+      (cond && cond->version_key && set_new(tail, cond->version_key, n_attr(cond->new_version)) != 0))
+    goto nomem;
+  const char *name;
+  size_t name_len;
+  json_t *attr;
+  json_object_keylen_foreach(tail, name, name_len, attr) {
+    if (ddbs_buf_append_char(out, ',') != 0 || ddbs_write_json_string(out, name, name_len) != 0 ||
+        ddbs_buf_append_char(out, ':') != 0 || dump(attr, out) != 0)
+      goto nomem;
+  }
+  size += ddbs_item_size(tail);
+  if (APPEND("}")) goto nomem;
+  /* the condition */
+  if (!(names = json_object()) || !(values = json_object()) || cond_tree(hash_key, cond, &cexpr, names, values) != 0)
+    goto nomem;
+  if (cexpr.len > 0) {
+    if (APPEND(",\"ConditionExpression\":") || ddbs_write_json_string(out, cexpr.data, cexpr.len) != 0 ||
+        APPEND(",\"ExpressionAttributeNames\":") || dump(names, out) != 0)
+      goto nomem;
+    if (json_object_size(values) > 0 && (APPEND(",\"ExpressionAttributeValues\":") || dump(values, out) != 0))
+      goto nomem;
+  }
+  if (APPEND("}")) goto nomem;
   if (size > DDBS_MAX_ITEM_SIZE) rc = ddbs_fail_too_large(size, err, errlen);
   goto cleanup;
 nomem:
@@ -452,6 +559,186 @@ nomem:
 cleanup:
   if (rc != 0) ddbs_truncate_buf(out, start);
   json_decref(session);
+  json_decref(tail);
+  json_decref(names);
+  json_decref(values);
+  ddbs_buf_free(&cexpr);
+  return rc;
+}
+
+int ddbs_ref_body_put_item(const char *table, const char *hash_key, const char *key, size_t key_len,
+                           const char *ttl_key, long long expires, const char *session_json,
+                           size_t session_len, ddbs_buf *out, char *err, size_t errlen) {
+  return ddbs_ref_body_put_item_cond(table, hash_key, key, key_len, ttl_key, expires, session_json, session_len,
+                                     NULL, out, err, errlen);
+}
+
+/* ---- UpdateItem ------------------------------------------------------------------------ */
+
+/* JSON text of the fields to set or remove -> a new jansson value (as load_session reads). */
+static int load_fields(const char *what, const char *text, size_t len, json_t **out, char *err, size_t errlen) {
+  json_error_t jerr;
+  *out = NULL;
+  if (raw_nul(text, len) >= 0)
+    return ddbs_fail(err, errlen, DDBS_E_INPUT, "the fields to %s are not valid JSON: a NUL byte", what);
+  *out = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
+  if (!*out)
+    return ddbs_fail(err, errlen,
+                     json_error_code(&jerr) == json_error_out_of_memory ? DDBS_E_NOMEM : DDBS_E_INPUT,
+                     "the fields to %s are not valid JSON: %s", what, jerr.text);
+  return 0;
+}
+
+/* The reference UpdateItem path: jansson decodes the fields, the body is built as a tree (names
+ * and values added as the expression first uses them) and written by dump(); the sizes come from
+ * ddbs_item_size. */
+int ddbs_ref_body_update_item(const char *table, const char *hash_key, const char *key, size_t key_len,
+                              const char *ttl_key, long long expires, const char *set_json, size_t set_len,
+                              const char *remove_json, size_t remove_len, const ddbs_write_cond *cond,
+                              ddbs_buf *out, char *err, size_t errlen) {
+  json_t *set = NULL, *rem = NULL, *sets = NULL, *removes = NULL, *item = NULL, *names = NULL, *values = NULL,
+         *body = NULL, *attr = NULL, *member;
+  ddbs_buf sets_expr = DDBS_BUF_INIT, rem_expr = DDBS_BUF_INIT, expr = DDBS_BUF_INIT, cexpr = DDBS_BUF_INIT;
+  size_t start = out->len, ops = 0, fi = 0, i;
+  const char *name;
+  size_t name_len;
+  char ph[32], part[96];
+  int with_ttl = ttl_key != NULL && expires >= 0, with_version = cond != NULL && cond->version_key != NULL;
+  int rc = ddbs_check_put_args(table, hash_key, key, key_len, ttl_key, with_ttl, err, errlen);
+  if (rc == 0) rc = ddbs_check_cond(hash_key, ttl_key, cond, 0, err, errlen);
+  if (rc != 0) goto cleanup;
+  if (!(sets = json_object()) || !(removes = json_object())) goto nomem;
+  if (set_json) {
+    if ((rc = load_fields("set", set_json, set_len, &set, err, errlen)) != 0) goto cleanup;
+    if (!json_is_object(set)) {
+      rc = ddbs_fail(err, errlen, DDBS_E_INPUT, "the fields to set are not a JSON object");
+      goto cleanup;
+    }
+    json_object_keylen_foreach(set, name, name_len, member) {
+      if (name_len == 0) {
+        rc = ddbs_fail(err, errlen, DDBS_E_INPUT, "a field to set has an empty name");
+        goto cleanup;
+      }
+      if ((rc = value_to_attr(member, 2, &attr, err, errlen)) != 0) goto cleanup;
+      if (json_object_setn_new_nocheck(sets, name, name_len, attr) != 0) goto nomem;
+    }
+  }
+  if (remove_json) {
+    if ((rc = load_fields("remove", remove_json, remove_len, &rem, err, errlen)) != 0) goto cleanup;
+    if (!json_is_array(rem)) {
+      rc = ddbs_fail(err, errlen, DDBS_E_INPUT, "the fields to remove are not a JSON array");
+      goto cleanup;
+    }
+    json_array_foreach(rem, i, member) {
+      if (!json_is_string(member)) {
+        rc = ddbs_fail(err, errlen, DDBS_E_INPUT, "a field to remove is not named by a string");
+        goto cleanup;
+      }
+      name = json_string_value(member), name_len = json_string_length(member);
+      if (name_len == 0 || memchr(name, '\0', name_len)) {
+        rc = ddbs_fail(err, errlen, DDBS_E_INPUT, "a field to remove has an empty name or U+0000 in it");
+        goto cleanup;
+      }
+    }
+    json_array_foreach(rem, i, member) { /* (a repeated name: once, at its first place) */
+      name = json_string_value(member), name_len = json_string_length(member);
+      if (json_object_getn(sets, name, name_len)) {
+        rc = ddbs_fail(err, errlen, DDBS_E_INPUT, "a field is both set and removed");
+        goto cleanup;
+      }
+      if (!json_object_getn(removes, name, name_len) &&
+          json_object_setn_new_nocheck(removes, name, name_len, json_true()) != 0)
+        goto nomem;
+    }
+  }
+  if (json_object_size(sets) == 0 && json_object_size(removes) == 0 && !with_ttl && !with_version) {
+    rc = ddbs_fail(err, errlen, DDBS_E_INPUT, "nothing to update");
+    goto cleanup;
+  }
+
+  /* the size of the item {key, session: {M: sets}, ttl} */
+  json_t *key_attr = NULL; /* (item's) */
+  if (!(item = json_object()) || set_new(item, SESSION_ATTR, json_object()) != 0 ||
+      json_object_set(json_object_get(item, SESSION_ATTR), "M", sets) != 0 ||
+      set_new(item, hash_key, json_object()) != 0 || !(key_attr = json_object_get(item, hash_key)) ||
+      set_new(key_attr, "S", json_stringn_nocheck(key, key_len)) != 0 ||
+      (with_ttl && set_new(item, ttl_key, n_attr(expires)) != 0))
+    goto nomem;
+  size_t size = ddbs_item_size(item);
+  if (size > DDBS_MAX_ITEM_SIZE) {
+    rc = ddbs_fail_update_too_large(size, err, errlen);
+    goto cleanup;
+  }
+
+  /* the expression, its names and values */
+  if (!(names = json_object()) || !(values = json_object())) goto nomem;
+  json_object_keylen_foreach(sets, name, name_len, member) {
+    snprintf(ph, sizeof ph, "#f%zu", fi);
+    snprintf(part, sizeof part, "#s.#f%zu = :v%zu", fi, fi);
+    if (join(&sets_expr, ", ", part) != 0 ||
+        (!json_object_get(names, "#s") && set_new(names, "#s", json_string(SESSION_ATTR)) != 0) ||
+        set_new(names, ph, json_stringn_nocheck(name, name_len)) != 0)
+      goto nomem;
+    snprintf(ph, sizeof ph, ":v%zu", fi);
+    if (json_object_set(values, ph, member) != 0) goto nomem;
+    fi++, ops++;
+  }
+  if (with_ttl) {
+    if (join(&sets_expr, ", ", "#t = :t") != 0 || set_new(names, "#t", json_string(ttl_key)) != 0 ||
+        set_new(values, ":t", n_attr(expires)) != 0)
+      goto nomem;
+    ops++;
+  }
+  if (with_version) {
+    if (join(&sets_expr, ", ", "#ver = if_not_exists(#ver, :zero) + :one") != 0 ||
+        set_new(names, "#ver", json_string(cond->version_key)) != 0 || set_new(values, ":zero", n_attr(0)) != 0 ||
+        set_new(values, ":one", n_attr(1)) != 0)
+      goto nomem;
+    ops += 3;
+  }
+  json_object_keylen_foreach(removes, name, name_len, member) {
+    snprintf(ph, sizeof ph, "#f%zu", fi);
+    snprintf(part, sizeof part, "#s.#f%zu", fi);
+    if (join(&rem_expr, ", ", part) != 0 ||
+        (!json_object_get(names, "#s") && set_new(names, "#s", json_string(SESSION_ATTR)) != 0) ||
+        set_new(names, ph, json_stringn_nocheck(name, name_len)) != 0)
+      goto nomem;
+    fi++, ops++;
+  }
+  if ((sets_expr.len > 0 && ddbs_buf_printf(&expr, "SET %s", sets_expr.data) != 0) ||
+      (rem_expr.len > 0 && ddbs_buf_printf(&expr, "%sREMOVE %s", expr.len ? " " : "", rem_expr.data) != 0) ||
+      cond_tree(hash_key, cond, &cexpr, names, values) != 0)
+    goto nomem;
+  size_t subst = ddbs_item_size(values);
+  json_object_keylen_foreach(names, name, name_len, member) subst += name_len + json_string_length(member);
+  if ((rc = ddbs_check_update_limits(expr.len, ops, subst, err, errlen)) != 0) goto cleanup;
+
+  /* the body */
+  if (!(body = json_object()) || set_new(body, "TableName", json_string(table)) != 0 ||
+      set_new(body, "Key", json_object()) != 0 || json_object_set(json_object_get(body, "Key"), hash_key, key_attr) != 0 ||
+      set_new(body, "UpdateExpression", json_stringn(expr.data, expr.len)) != 0 ||
+      (cexpr.len > 0 && set_new(body, "ConditionExpression", json_stringn(cexpr.data, cexpr.len)) != 0) ||
+      json_object_set(body, "ExpressionAttributeNames", names) != 0 ||
+      (json_object_size(values) > 0 && json_object_set(body, "ExpressionAttributeValues", values) != 0) ||
+      dump(body, out) != 0)
+    goto nomem;
+  goto cleanup;
+nomem:
+  rc = ddbs_fail_nomem(err, errlen);
+cleanup:
+  if (rc != 0) ddbs_truncate_buf(out, start);
+  json_decref(set);
+  json_decref(rem);
+  json_decref(sets);
+  json_decref(removes);
+  json_decref(item);
+  json_decref(names);
+  json_decref(values);
+  json_decref(body);
+  ddbs_buf_free(&sets_expr);
+  ddbs_buf_free(&rem_expr);
+  ddbs_buf_free(&expr);
+  ddbs_buf_free(&cexpr);
   return rc;
 }
 
@@ -463,15 +750,30 @@ cleanup:
  * Order of the checks (the converters follow it): the arguments, JSON, an object, an Item, the
  * key (a crossed answer is reported as such even when it is expired or malformed), the ttl, the
  * session. */
+/* The version in a version attribute: {"N": "<digits>"}, 0 .. DDBS_MAX_VERSION, else -1. */
+static long long version_of(const json_t *attr) {
+  const json_t *n = json_is_object(attr) && json_object_size(attr) == 1 ? json_object_get(attr, "N") : NULL;
+  if (!json_is_string(n)) return -1;
+  const char *t = json_string_value(n);
+  size_t len = json_string_length(n);
+  if (len == 0 || strspn(t, "0123456789") != len) return -1;
+  while (len > 1 && t[0] == '0') t++, len--; /* (leading zeros) */
+  if (len > 16) return -1;
+  unsigned long long v = strtoull(t, NULL, 10);
+  return v <= (unsigned long long)DDBS_MAX_VERSION ? (long long)v : -1;
+}
+
 int ddbs_ref_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key,
                             size_t key_len, const char *ttl_key, long long now_seconds,
-                            ddbs_buf *session_out, int *found, char *err, size_t errlen) {
+                            const char *version_key, long long *version, ddbs_buf *session_out,
+                            int *found, char *err, size_t errlen) {
   json_error_t jerr;
   json_t *root = NULL;
   size_t start = session_out->len;
   int rc = 0;
   *found = 0;
-  rc = ddbs_check_get_args(hash_key, key, key_len, ttl_key, err, errlen);
+  if (version) *version = -1;
+  rc = ddbs_check_get_args(hash_key, key, key_len, ttl_key, version_key, err, errlen);
   if (rc != 0) return rc;
   if (!body) return ddbs_fail(err, errlen, DDBS_E_RESPONSE, "empty GetItem response");
   if (raw_nul(body, len) >= 0)
@@ -525,6 +827,7 @@ int ddbs_ref_parse_get_item(const char *body, size_t len, const char *hash_key, 
   rc = session ? write_attr(session, 1, session_out, err, errlen)
                : write_map(item, 0, session_out, err, errlen);
   if (rc == 0) *found = 1;
+  if (rc == 0 && version && version_key) *version = version_of(json_object_get(item, version_key));
 cleanup:
   if (rc != 0) ddbs_truncate_buf(session_out, start);
   json_decref(root);

@@ -22,7 +22,9 @@
   X(CREDENTIALS, "CredentialsError")       /* no credentials, or credentials that cannot be used */   \
   X(STORE_CLOSED, "StoreClosed")           /* the store was closed before the request completed */    \
   X(UNKNOWN, "UnknownError")               /* an error answer without a readable error code */        \
-  X(SERVER, "InternalServerError")         /* a 5xx answer without a readable error code */
+  X(SERVER, "InternalServerError")         /* a 5xx answer without a readable error code */       \
+  X(SESSION_CONFLICT, "SessionConflict")   /* strict: another request wrote the session first */    \
+  X(UPDATE_TOO_LARGE, "UpdateTooLarge")    /* more changed fields than one update can carry */
 
 typedef enum ddbs_error {
   DDBS_ERR_NONE = 0,

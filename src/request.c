@@ -18,6 +18,7 @@
 #define RETRY_COST 5
 #define RETRY_TIMEOUT_COST 10
 #define MAX_FIELDS 8
+#define VERSION_FIELD 20 /* a GetItem result's version, right-aligned, then ':' */
 
 const char *ddbs_error_name(ddbs_error e) {
   static const char *const names[] = {
@@ -34,6 +35,7 @@ ddbs_request *ddbs_request_new(int op, const char *op_name) {
   if (!r) return NULL;
   r->op = op;
   r->expires = -1;
+  r->expect_version = -2;
   snprintf(r->op_name, sizeof r->op_name, "%s", op_name);
   return r;
 }
@@ -42,6 +44,8 @@ void ddbs_request_free(ddbs_request *r) {
   if (!r) return;
   free(r->key);
   free(r->session);
+  free(r->set_json);
+  free(r->remove_json);
   ddbs_buf_free(&r->body);
   ddbs_buf_free(&r->result);
   ddbs_buf_free(&r->response);
@@ -66,17 +70,25 @@ void ddbs_request_fail(ddbs_request *r, ddbs_error code, const char *message, in
 int ddbs_request_build_body(ddbs_request *r, const ddbs_endpoint *ep) {
   char err[512] = "";
   int rc = 0;
+  /* a write names the version attribute only when it writes or checks a version */
+  int uses_version = r->versioned || r->expect_version != -2;
+  ddbs_write_cond cond = {uses_version ? ep->version_key : NULL, r->new_version, r->require_exists,
+                          r->expect_version};
   switch (r->op) {
     case DDBS_OP_GET_ITEM:
       rc = ddbs_body_get_item(ep->table, ep->hash_key, r->key, r->key_len, ep->consistent_read, &r->body, err,
                               sizeof err);
       break;
     case DDBS_OP_PUT_ITEM:
-      rc = ddbs_body_put_item(ep->table, ep->hash_key, r->key, r->key_len, ep->ttl_key, r->expires, r->session,
-                              r->session_len, &r->body, err, sizeof err);
+      rc = ddbs_body_put_item_cond(ep->table, ep->hash_key, r->key, r->key_len, ep->ttl_key, r->expires, r->session,
+                                   r->session_len, &cond, &r->body, err, sizeof err);
       free(r->session); /* the body holds it now */
       r->session = NULL;
       r->session_len = 0;
+      break;
+    case DDBS_OP_UPDATE_ITEM:
+      rc = ddbs_body_update_item(ep->table, ep->hash_key, r->key, r->key_len, ep->ttl_key, r->expires, r->set_json,
+                                 r->set_len, r->remove_json, r->remove_len, &cond, &r->body, err, sizeof err);
       break;
     case DDBS_OP_DELETE_ITEM:
       rc = ddbs_body_delete_item(ep->table, ep->hash_key, r->key, r->key_len, &r->body, err, sizeof err);
@@ -86,6 +98,7 @@ int ddbs_request_build_body(ddbs_request *r, const ddbs_endpoint *ep) {
   }
   if (rc == 0) return 0;
   if (rc == DDBS_E_TOO_LARGE) ddbs_request_fail(r, DDBS_ERR_SESSION_TOO_LARGE, err, 0);
+  else if (rc == DDBS_E_TOO_MANY) ddbs_request_fail(r, DDBS_ERR_UPDATE_TOO_LARGE, err, 0);
   else if (rc == DDBS_E_INPUT) ddbs_request_fail(r, DDBS_ERR_INVALID_SESSION, err, 0);
   else ddbs_request_fail(r, DDBS_ERR_OUT_OF_MEMORY, err[0] ? err : "out of memory building the request", 0);
   return -1;
@@ -343,11 +356,25 @@ ddbs_retry_class ddbs_evaluate(ddbs_request *r, ddbs_tx tx, const ddbs_eval *ev)
     char err[300] = "";
     if (r->op == DDBS_OP_GET_ITEM) {
       int found = 0;
+      long long version = -1;
+      /* the result is "<version>:<session JSON>": the version is written into a field reserved
+       * in front once it is known, so the session text is never copied */
+      static const char field[VERSION_FIELD + 1] = "                    :";
       ddbs_buf_reset(&r->result);
+      if (ddbs_buf_append(&r->result, field, VERSION_FIELD + 1) != 0) {
+        ddbs_request_fail(r, DDBS_ERR_OUT_OF_MEMORY, "out of memory reading the answer", 0);
+        return DDBS_RETRY_NONE;
+      }
       /* the local clock, as the expiry was computed with (set() in JavaScript, like koa-session's
        * own _expire): not the server's, even when signing uses the server's */
       int prc = ddbs_parse_get_item(body, len, ev->ep->hash_key, r->key, r->key_len, ev->ep->ttl_key,
-                                    ev->local_now, &r->result, &found, err, sizeof err);
+                                    ev->local_now, ev->ep->version_key, &version, &r->result, &found, err,
+                                    sizeof err);
+      if (prc == 0 && found) {
+        char digits[24];
+        int n = snprintf(digits, sizeof digits, "%lld", version);
+        memcpy(r->result.data + VERSION_FIELD - n, digits, (size_t)n);
+      }
       if (prc == DDBS_E_MISMATCH) {
         /* never another key's session: a crossed answer (a desynchronised connection). The
          * connection is closed; another attempt runs on a fresh one. */

@@ -20,7 +20,8 @@ enum ddbs_op {
   DDBS_OP_GET_ITEM = 1,
   DDBS_OP_PUT_ITEM,
   DDBS_OP_DELETE_ITEM,
-  DDBS_OP_RAW /* any other operation: the body is given as JSON text (the generic signed call) */
+  DDBS_OP_RAW, /* any other operation: the body is given as JSON text (the generic signed call) */
+  DDBS_OP_UPDATE_ITEM
 };
 
 enum ddbs_status {
@@ -63,13 +64,22 @@ struct ddbs_request {
   size_t key_len;
   char *session; /* put: session JSON text */
   size_t session_len;
-  long long expires; /* put: epoch seconds; < 0 none */
+  long long expires; /* put, update: epoch seconds; < 0 none */
+  /* conditional writes (put, update) */
+  char *set_json; /* update: a JSON object of the session fields to set, or NULL */
+  size_t set_len;
+  char *remove_json; /* update: a JSON array of the session fields to remove, or NULL */
+  size_t remove_len;
+  int versioned;            /* put: write new_version; update: version + 1 */
+  long long new_version;
+  int require_exists;       /* the item must exist */
+  long long expect_version; /* -2 no version condition; -1 the item must have none; >= 0 equal */
   ddbs_buf body;     /* raw: the body; others: built on the worker thread */
   void *user;        /* the owner's pointer, untouched */
 
   /* --- result (valid once taken back from the client) --- */
   int status;
-  ddbs_buf result;
+  ddbs_buf result; /* get: "<version>:<session JSON>" (version -1: none) */
   char err_code[64]; /* a DynamoDB error name, or a local one (errors.h) */
   char err_message[512];
   char request_id[96];
@@ -121,7 +131,7 @@ typedef struct ddbs_endpoint {
   const char *request_target; /* "/" (origin form) or "http://host/" (through a forward proxy) */
   const char *proxy_auth;     /* a Proxy-Authorization value for a forward proxy, or NULL */
   const char *user_agent;     /* or NULL */
-  const char *table, *hash_key, *ttl_key;
+  const char *table, *hash_key, *ttl_key, *version_key;
   int consistent_read;
 } ddbs_endpoint;
 

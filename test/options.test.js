@@ -181,6 +181,7 @@ test('numeric options have an upper bound: beyond it a RangeError names the opti
   assert.deepEqual({ ...LIMITS }, {
     readCapacityUnits: 1e12, writeCapacityUnits: 1e12, sessionMaxAge: 100 * 365 * 86400000, maxAttempts: 100,
     connectTimeout: 2 ** 31 - 1, requestTimeout: 2 ** 31 - 1, operationTimeout: 2 ** 31 - 1, maxConnections: 65536,
+    touchAfter: 365 * 86400,
   });
   const r = (opts) => resolveOptions({ ...opts, dynamoConfig: { region: 'us-east-1', ...opts.dynamoConfig } }, {});
   const cases = [

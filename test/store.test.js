@@ -21,7 +21,9 @@ test('set, get and destroy a session; the item has the JavaScript package\'s for
   assert.deepEqual(await store.get('key-1', 70000, { rolling: false }), sess);
 
   const item = await server.getItem('sessions', 'sessionId', 'key-1');
-  assert.deepEqual(Object.keys(item).sort(), ['expires', 'session', 'sessionId']);
+  // the 1.x attributes, plus the version of conditional writes (see test/parallel.test.js)
+  assert.deepEqual(Object.keys(item).sort(), ['expires', 'session', 'sessionId', 'version']);
+  assert.equal(item.version.N, '1');
   assert.deepEqual(item.sessionId, { S: 'key-1' });
   assert.deepEqual(item.session, {
     M: { user: { S: 'ana' }, count: { N: '3' }, _expire: { N: String(sess._expire) }, _maxAge: { N: '60000' } },

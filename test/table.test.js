@@ -45,7 +45,7 @@ test('custom table name, hash key and TTL attribute; on-demand billing', async (
   assert.deepEqual(await server.describeTimeToLive('app.sessions-v2'), { TimeToLiveStatus: 'ENABLED', AttributeName: 'ttl' });
   await store.set('k', { a: 1 }, 60000);
   const item = await server.getItem('app.sessions-v2', 'id', 'k');
-  assert.deepEqual(Object.keys(item).sort(), ['id', 'session', 'ttl']);
+  assert.deepEqual(Object.keys(item).sort(), ['id', 'session', 'ttl', 'version']);
 });
 
 test('two stores create the same table at the same moment: both succeed', async (t) => {

@@ -38,6 +38,7 @@ void ctest_skip(const char *name, const char *why);
 /* Suites, one per test file. */
 void suite_sigv4(void);
 void suite_ddb_json(void);
+void suite_ddb_update(void);
 void suite_crc32(void);
 void suite_http1(void);
 void suite_request(void);

@@ -29,6 +29,7 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN);
   suite_sigv4();
   suite_ddb_json();
+  suite_ddb_update();
   suite_crc32();
   suite_http1();
   suite_request();

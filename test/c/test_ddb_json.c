@@ -788,7 +788,7 @@ static void test_parse_get_item(void) {
     ddbs_buf_append_str(&out, ""); /* so that out.data is "" rather than NULL */
     err[0] = '\0';
     int rc = ddbs_parse_get_item(cases[i].body, strlen(cases[i].body), "sessionId", "abc", 3, cases[i].ttl_key,
-                                 cases[i].now, &out, &found, err, sizeof err);
+                                 cases[i].now, NULL, NULL, &out, &found, err, sizeof err);
     CHECK(rc == cases[i].rc);
     CHECK(found == cases[i].found);
     CHECK_STREQ(out.data, cases[i].want);
@@ -803,7 +803,7 @@ static void test_parse_get_item(void) {
     int ref_found = 7;
     ddbs_buf_reset(&out);
     int ref_rc = ddbs_ref_parse_get_item(cases[i].body, strlen(cases[i].body), "sessionId", "abc", 3,
-                                         cases[i].ttl_key, cases[i].now, &out, &ref_found, err, sizeof err);
+                                         cases[i].ttl_key, cases[i].now, NULL, NULL, &out, &ref_found, err, sizeof err);
     CHECK(ref_rc == cases[i].rc);
     CHECK(ref_found == cases[i].found);
   }
@@ -816,29 +816,29 @@ static void test_parse_get_item(void) {
   ddbs_buf_append_str(&body, "}}");
   int found = 7;
   ddbs_buf_reset(&out);
-  CHECK(ddbs_parse_get_item(body.data, body.len, "sessionId", "abc", 3, "expires", 0, &out, &found, err,
+  CHECK(ddbs_parse_get_item(body.data, body.len, "sessionId", "abc", 3, "expires", 0, NULL, NULL, &out, &found, err,
                             sizeof err) == DDBS_E_RESPONSE);
   CHECK(found == 0);
   CHECK(out.len == 0);
   /* nesting past jansson's own parser limit (2048) */
   ddbs_buf_reset(&body);
   for (int i = 0; i < 5000; i++) ddbs_buf_append_char(&body, '[');
-  CHECK(ddbs_parse_get_item(body.data, body.len, "sessionId", "abc", 3, "expires", 0, &out, &found, err,
+  CHECK(ddbs_parse_get_item(body.data, body.len, "sessionId", "abc", 3, "expires", 0, NULL, NULL, &out, &found, err,
                             sizeof err) == DDBS_E_RESPONSE);
   /* a truncated copy of a good body, at every length */
   const char *good = cases[0].body;
   for (size_t n = 0; n < strlen(good); n++) {
-    int rc = ddbs_parse_get_item(good, n, "sessionId", "abc", 3, "expires", 0, &out, &found, err, sizeof err);
+    int rc = ddbs_parse_get_item(good, n, "sessionId", "abc", 3, "expires", 0, NULL, NULL, &out, &found, err, sizeof err);
     CHECK(rc == DDBS_E_RESPONSE);
     CHECK(found == 0);
   }
   /* the key is compared byte for byte, NUL and UTF-8 included */
   const char *nul_key = "{\"Item\":{\"id\":{\"S\":\"k\\u0000\xc3\xa9\"},\"session\":{\"M\":{}}}}";
-  CHECK(ddbs_parse_get_item(nul_key, strlen(nul_key), "id", "k\0\xc3\xa9", 4, NULL, 0, &out, &found, err,
+  CHECK(ddbs_parse_get_item(nul_key, strlen(nul_key), "id", "k\0\xc3\xa9", 4, NULL, 0, NULL, NULL, &out, &found, err,
                             sizeof err) == 0 && found == 1);
-  CHECK(ddbs_parse_get_item(nul_key, strlen(nul_key), "id", "k", 1, NULL, 0, &out, &found, err, sizeof err) ==
+  CHECK(ddbs_parse_get_item(nul_key, strlen(nul_key), "id", "k", 1, NULL, 0, NULL, NULL, &out, &found, err, sizeof err) ==
         DDBS_E_MISMATCH);
-  CHECK(ddbs_parse_get_item(nul_key, strlen(nul_key), "id", "k\0\xc3\xa9x", 5, NULL, 0, &out, &found, err,
+  CHECK(ddbs_parse_get_item(nul_key, strlen(nul_key), "id", "k\0\xc3\xa9x", 5, NULL, 0, NULL, NULL, &out, &found, err,
                             sizeof err) == DDBS_E_MISMATCH);
   ddbs_buf_free(&body);
   ddbs_buf_free(&out);
@@ -863,18 +863,18 @@ static void test_parse_get_item_args(void) {
     int found = 7;
     err[0] = '\0';
     int rc = ddbs_parse_get_item(body, strlen(body), bad[i].hash_key, bad[i].key, bad[i].key_len, bad[i].ttl_key,
-                                 0, &out, &found, err, sizeof err);
+                                 0, NULL, NULL, &out, &found, err, sizeof err);
     CHECK(rc == DDBS_E_INPUT && found == 0 && out.len == 0 && err[0]);
     if (rc != DDBS_E_INPUT) fprintf(stderr, "    args case %zu: rc %d\n", i, rc);
     CHECK(ddbs_ref_parse_get_item(body, strlen(body), bad[i].hash_key, bad[i].key, bad[i].key_len, bad[i].ttl_key,
-                                  0, &out, &found, err, sizeof err) == DDBS_E_INPUT);
+                                  0, NULL, NULL, &out, &found, err, sizeof err) == DDBS_E_INPUT);
     CHECK(ddbs_twopass_parse_get_item(body, strlen(body), bad[i].hash_key, bad[i].key, bad[i].key_len,
-                                      bad[i].ttl_key, 0, &out, &found, err, sizeof err) == DDBS_E_INPUT);
+                                      bad[i].ttl_key, 0, NULL, NULL, &out, &found, err, sizeof err) == DDBS_E_INPUT);
   }
   int found = 7;
-  CHECK(ddbs_parse_get_item(NULL, 0, "sessionId", "abc", 3, NULL, 0, &out, &found, err, sizeof err) ==
+  CHECK(ddbs_parse_get_item(NULL, 0, "sessionId", "abc", 3, NULL, 0, NULL, NULL, &out, &found, err, sizeof err) ==
         DDBS_E_RESPONSE);
-  CHECK(ddbs_parse_get_item(body, strlen(body), "sessionId", "abc", 3, NULL, 0, &out, &found, err, sizeof err) == 0);
+  CHECK(ddbs_parse_get_item(body, strlen(body), "sessionId", "abc", 3, NULL, 0, NULL, NULL, &out, &found, err, sizeof err) == 0);
   CHECK(found == 1);
   ddbs_buf_free(&out);
 }
@@ -1282,12 +1282,14 @@ static void gen_answer(ddbs_buf *b, int mode, long long now) {
       ddbs_buf_append_str(b, "\"ConsumedCapacity\":{\"TableName\":\"sessions\",\"CapacityUnits\":0.5,\"x\":[1,-2e3,true,null,{}]}");
       continue;
     }
-    int attrs[5], na = 0;
+    int attrs[7], na = 0;
     if (!(mode >= GEN_ODD && gen_chance(2))) attrs[na++] = 0; /* sessionId (the key asked for: abc) */
     if (!gen_chance(10)) attrs[na++] = 1;  /* session */
     if (!gen_chance(20)) attrs[na++] = 2;  /* expires */
     if (gen_chance(20)) attrs[na++] = 3;   /* another attribute */
+    if (gen_chance(60)) attrs[na++] = 4;   /* the version */
     if (mode == GEN_BAD && gen_chance(5)) attrs[na++] = (int)gen_below(3); /* a repeated one */
+    if (mode == GEN_BAD && gen_chance(3)) attrs[na++] = 4;
     for (int i = na - 1; i > 0; i--) {
       int j = (int)gen_below((unsigned)i + 1), t = attrs[i];
       attrs[i] = attrs[j], attrs[j] = t;
@@ -1321,7 +1323,21 @@ static void gen_answer(ddbs_buf *b, int mode, long long now) {
           ddbs_buf_append_char(b, '}');
           break;
         }
-        default: ddbs_buf_append_str(b, "\"other\":"); gen_attr(b, 1, mode); break;
+        case 3: ddbs_buf_append_str(b, "\"other\":"); gen_attr(b, 1, mode); break;
+        default: { /* the version: DynamoDB's spelling, or (ODD, BAD) other ones */
+          static const char *odd[] = {"{\"N\":\"0\"}", "{\"N\":\"9007199254740991\"}", "{\"N\":\"9007199254740992\"}",
+                                      "{\"N\":\"18446744073709551617\"}", "{\"N\":\"1.5\"}", "{\"N\":\"1E+2\"}",
+                                      "{\"N\":\"-1\"}", "{\"N\":\"007\"}", "{\"N\":\"\\u0035\"}", "{\"N\":\"\"}",
+                                      "{\"S\":\"5\"}", "{\"N\":\"5\",\"N\":\"6\"}", "{\"NS\":[\"5\"]}",
+                                      "{ \"N\" : \"8\" }", "{\"\\u004e\":\"9\"}", "{\"N\":\"00000000000000000000012\"}"};
+          static const char *bad_v[] = {"{}", "\"5\"", "5", "{\"N\":5}", "{\"N\":\"5\",\"S\":\"x\"}", "null",
+                                        "{\"N\":\"5\\u0000\"}", "[{\"N\":\"5\"}]"};
+          ddbs_buf_append_str(b, "\"version\":");
+          if (mode == GEN_BAD && gen_chance(20)) ddbs_buf_append_str(b, bad_v[gen_below(COUNT(bad_v))]);
+          else if (mode >= GEN_ODD && gen_chance(30)) ddbs_buf_append_str(b, odd[gen_below(COUNT(odd))]);
+          else ddbs_buf_printf(b, "{\"N\":\"%u\"}", gen_chance(50) ? gen_below(10) : (unsigned)gen_next());
+          break;
+        }
       }
     }
     gen_ws(b, mode);
@@ -1334,23 +1350,34 @@ static void gen_answer(ddbs_buf *b, int mode, long long now) {
 }
 
 /* Runs one answer through the public, one-pass, two-pass and reference GetItem readers (the key
- * asked for: sessionId "abc"); returns the one-pass rc. */
+ * asked for: sessionId "abc"; the version attribute: "version", or none when get_version_key is
+ * NULL); returns the one-pass rc. */
+static const char *get_version_key = "version";
+static long long get_last_version; /* the reference's *version of the last call */
 static int get_differential(const char *body, size_t len, const char *ttl_key, long long now, int *failures) {
   ddbs_buf pub = DDBS_BUF_INIT, one = DDBS_BUF_INIT, two = DDBS_BUF_INIT, ref = DDBS_BUF_INIT;
   char e_pub[256] = "", e_one[256] = "", e_two[256] = "", e_ref[256] = "";
   int f_pub = 7, f_one = 7, f_two = 7, f_ref = 7;
+  long long v_pub = 7, v_one = 7, v_two = 7, v_ref = 7;
   ddbs_buf_append_str(&pub, "<");
   ddbs_buf_append_str(&one, "<");
   ddbs_buf_append_str(&two, "<");
   ddbs_buf_append_str(&ref, "<");
-#define GET_ARGS body, len, "sessionId", "abc", 3, ttl_key, now
-  int r_pub = ddbs_parse_get_item(GET_ARGS, &pub, &f_pub, e_pub, sizeof e_pub);
-  int r_one = ddbs_onepass_parse_get_item(GET_ARGS, &one, &f_one, e_one, sizeof e_one);
-  int r_two = ddbs_twopass_parse_get_item(GET_ARGS, &two, &f_two, e_two, sizeof e_two);
-  int r_ref = ddbs_ref_parse_get_item(GET_ARGS, &ref, &f_ref, e_ref, sizeof e_ref);
+#define GET_ARGS body, len, "sessionId", "abc", 3, ttl_key, now, get_version_key
+  int r_pub = ddbs_parse_get_item(GET_ARGS, &v_pub, &pub, &f_pub, e_pub, sizeof e_pub);
+  int r_one = ddbs_onepass_parse_get_item(GET_ARGS, &v_one, &one, &f_one, e_one, sizeof e_one);
+  int r_two = ddbs_twopass_parse_get_item(GET_ARGS, &v_two, &two, &f_two, e_two, sizeof e_two);
+  int r_ref = ddbs_ref_parse_get_item(GET_ARGS, &v_ref, &ref, &f_ref, e_ref, sizeof e_ref);
 #undef GET_ARGS
+  get_last_version = v_ref;
   int bad = disagrees("get (public)", body, len, r_pub, f_pub, &pub, e_pub, r_ref, f_ref, &ref, e_ref) +
             disagrees("get (two pass)", body, len, r_two, f_two, &two, e_two, r_ref, f_ref, &ref, e_ref);
+  if (v_pub != v_ref || v_two != v_ref || (r_one != DDBS_ONEPASS_DECLINED && v_one != v_ref) ||
+      (r_one == DDBS_ONEPASS_DECLINED && v_one != -1) || (f_ref != 1 && v_ref != -1)) {
+    bad++;
+    fprintf(stderr, "    get: versions %lld (public) %lld (one pass, rc %d) %lld (two pass), reference %lld: %.300s\n", v_pub,
+            v_one, r_one, v_two, v_ref, body);
+  }
   if (r_one == DDBS_ONEPASS_DECLINED) {
     if (one.len != 1 || e_one[0] || f_one != 0) bad++, fprintf(stderr, "    get: declined but changed its output\n");
   } else {
@@ -1367,7 +1394,7 @@ static int get_differential(const char *body, size_t len, const char *ttl_key, l
 
 static void test_get_differential(void) {
   ddbs_buf body = DDBS_BUF_INIT;
-  int failures = 0, declined[3] = {0, 0, 0}, runs[3] = {0, 0, 0};
+  int failures = 0, declined[3] = {0, 0, 0}, runs[3] = {0, 0, 0}, versions = 0;
   const long long now = 1700000000;
   gen_state = 0x13198A2E03707344ull;
   for (int i = 0, n = diff_rounds(12000); i < n && failures < 5; i++) {
@@ -1375,16 +1402,20 @@ static void test_get_differential(void) {
     ddbs_buf_reset(&body);
     gen_answer(&body, mode, now);
     const char *ttl_key = i % 7 == 6 ? NULL : "expires";
+    get_version_key = i % 5 == 4 ? NULL : "version";
     int rc = get_differential(body.data, body.len, ttl_key, now, &failures);
+    if (get_last_version >= 0) versions++;
     runs[mode]++;
     if (rc == DDBS_ONEPASS_DECLINED) declined[mode]++;
     if (mode == GEN_CLEAN && rc == DDBS_ONEPASS_DECLINED && declined[mode] <= 3)
       fprintf(stderr, "    the one pass declined a clean answer: %.300s\n", body.data);
   }
-  printf("# get: %d/%d clean, %d/%d odd, %d/%d bad answers left to the two-pass reader\n", declined[0], runs[0],
-         declined[1], runs[1], declined[2], runs[2]);
+  get_version_key = "version";
+  printf("# get: %d/%d clean, %d/%d odd, %d/%d bad answers left to the two-pass reader; %d with a version\n",
+         declined[0], runs[0], declined[1], runs[1], declined[2], runs[2], versions);
   CHECK(failures == 0);
   CHECK(declined[GEN_CLEAN] == 0);
+  CHECK(versions > 2000);
   ddbs_buf_free(&body);
 }
 
@@ -1407,7 +1438,7 @@ static void test_fast_round_trip(void) {
     ddbs_buf_append_str(&answer, "{");
     ddbs_buf_append(&answer, item, body.len - (size_t)(item - body.data) - 1);
     ddbs_buf_append_str(&answer, "}");
-    int rc = ddbs_onepass_parse_get_item(answer.data, answer.len, "id", "k", 1, "exp", 1700000000, &out, &found, err,
+    int rc = ddbs_onepass_parse_get_item(answer.data, answer.len, "id", "k", 1, "exp", 1700000000, NULL, NULL, &out, &found, err,
                                          sizeof err);
     if (rc != 0 || !found || out.len != sess.len || memcmp(out.data, sess.data, sess.len) != 0) {
       if (bad++ < 3) fprintf(stderr, "    round trip of %.200s\n      gave rc %d: %.200s\n", sess.data, rc, out.data);
@@ -1582,7 +1613,7 @@ static void test_fast_cases(void) {
       "\"ConsumedCapacity\":{\"TableName\":\"t\",\"CapacityUnits\":0.5}}";
   int found = 0;
   ddbs_buf_reset(&out);
-  CHECK(ddbs_onepass_parse_get_item(ddb, strlen(ddb), "sessionId", "abc", 3, "expires", 1700000000, &out, &found, err,
+  CHECK(ddbs_onepass_parse_get_item(ddb, strlen(ddb), "sessionId", "abc", 3, "expires", 1700000000, NULL, NULL, &out, &found, err,
                                     sizeof err) == 0);
   CHECK(found == 1);
   CHECK_STREQ(out.data, "{\"n\":0.3333333333333333,\"m\":1.5,\"b\":\"QQ==\",\"s\":[\"\xc3\xa9\"]}");

@@ -16,6 +16,7 @@ static const ddbs_endpoint EP = {
     .table = "sessions",
     .hash_key = "sessionId",
     .ttl_key = "expires",
+    .version_key = "version",
     .consistent_read = 1,
 };
 
@@ -54,13 +55,16 @@ static void test_error_names(void) {
 static void test_get_item_answers(void) {
   long long off = 0;
   ddbs_request *r = get_request("bob");
-  /* its own item */
+  /* its own item: the result is "<version, right-aligned in 20>:<session JSON>" */
   CHECK(answer(r, 200, NULL,
-               "{\"Item\":{\"sessionId\":{\"S\":\"bob\"},\"session\":{\"M\":{\"user\":{\"S\":\"bob\"}}},\"expires\":{\"N\":\"2000\"}}}",
+               "{\"Item\":{\"sessionId\":{\"S\":\"bob\"},\"version\":{\"N\":\"7\"},\"session\":{\"M\":{\"user\":{\"S\":\"bob\"}}},\"expires\":{\"N\":\"2000\"}}}",
                &off, 1000) == DDBS_RETRY_NONE);
   CHECK(r->status == DDBS_OK);
   CHECK(r->answer_refused == 0);
-  CHECK_STREQ(r->result.data, "{\"user\":\"bob\"}");
+  CHECK_STREQ(r->result.data, "                   7:{\"user\":\"bob\"}");
+  /* an item written by the 1.x package: no version */
+  CHECK(answer(r, 200, NULL, "{\"Item\":{\"sessionId\":{\"S\":\"bob\"},\"session\":{\"M\":{}}}}", &off, 1000) == DDBS_RETRY_NONE);
+  CHECK_STREQ(r->result.data, "                  -1:{}");
   /* another key's item: refused, retryable on a fresh connection, nothing in the result */
   CHECK(answer(r, 200, NULL,
                "{\"Item\":{\"sessionId\":{\"S\":\"alice\"},\"session\":{\"M\":{\"user\":{\"S\":\"alice\"}}}}}", &off,
@@ -301,6 +305,62 @@ static void test_build_body_errors(void) {
   ddbs_request_free(r);
 }
 
+static void test_conditional_bodies(void) {
+  /* put: version written, the item must exist */
+  ddbs_request *r = ddbs_request_new(DDBS_OP_PUT_ITEM, "PutItem");
+  r->key = strdup("k");
+  r->key_len = 1;
+  r->session = strdup("{\"a\":1}");
+  r->session_len = strlen(r->session);
+  r->expires = 2000;
+  r->versioned = 1;
+  r->new_version = 3;
+  r->require_exists = 1;
+  CHECK(ddbs_request_build_body(r, &EP) == 0);
+  CHECK(strstr(r->body.data, "\"version\":{\"N\":\"3\"}") != NULL);
+  CHECK(strstr(r->body.data, "attribute_exists(#k)") != NULL);
+  ddbs_request_free(r);
+  /* a plain put (no version, no condition): exactly the 1.x body */
+  r = ddbs_request_new(DDBS_OP_PUT_ITEM, "PutItem");
+  r->key = strdup("k");
+  r->key_len = 1;
+  r->session = strdup("{}");
+  r->session_len = 2;
+  CHECK(ddbs_request_build_body(r, &EP) == 0);
+  CHECK(strstr(r->body.data, "version") == NULL && strstr(r->body.data, "Condition") == NULL);
+  ddbs_request_free(r);
+  /* update: fields set and removed, version + 1, strict condition */
+  r = ddbs_request_new(DDBS_OP_UPDATE_ITEM, "UpdateItem");
+  r->key = strdup("k");
+  r->key_len = 1;
+  r->set_json = strdup("{\"size\":2,\"a.b\":\"x\"}");
+  r->set_len = strlen(r->set_json);
+  r->remove_json = strdup("[\"old\"]");
+  r->remove_len = strlen(r->remove_json);
+  r->expires = 2000;
+  r->versioned = 1;
+  r->require_exists = 1;
+  r->expect_version = 4;
+  CHECK(ddbs_request_build_body(r, &EP) == 0);
+  CHECK(strstr(r->body.data, "\"UpdateExpression\"") != NULL);
+  CHECK(strstr(r->body.data, "REMOVE") != NULL);
+  CHECK(strstr(r->body.data, "if_not_exists") != NULL);
+  CHECK(strstr(r->body.data, "\"a.b\"") != NULL); /* a field name only ever as an attribute name */
+  ddbs_request_free(r);
+  /* a field both set and removed: InvalidSession, nothing sent */
+  r = ddbs_request_new(DDBS_OP_UPDATE_ITEM, "UpdateItem");
+  r->key = strdup("k");
+  r->key_len = 1;
+  r->set_json = strdup("{\"a\":1}");
+  r->set_len = strlen(r->set_json);
+  r->remove_json = strdup("[\"a\"]");
+  r->remove_len = strlen(r->remove_json);
+  r->expires = 2000;
+  CHECK(ddbs_request_build_body(r, &EP) == -1);
+  CHECK_STREQ(r->err_code, "InvalidSession");
+  ddbs_request_free(r);
+}
+
 static void test_response_cap(void) {
   ddbs_request *r = get_request("k");
   r->max_response_bytes = 10;
@@ -364,6 +424,7 @@ void suite_request(void) {
   ctest_run("request: the wire form, signed; CR/LF in a header value refused", test_build_wire);
   ctest_run("request: bodies that cannot be built", test_build_body_errors);
   ctest_run("request: the answer size cap", test_response_cap);
+  ctest_run("request: conditional PutItem and UpdateItem bodies", test_conditional_bodies);
   ctest_run("proxy: no_proxy matching and proxy kinds", test_noproxy);
   ctest_run("proxy: Basic credentials from the proxy URL", test_proxy_auth);
 }

@@ -14,6 +14,7 @@ new DynamoDBStore({
 });
 
 new DynamoDBStore({ tabel: { name: 'sessions' } }); // expect-error TS2353/TS2561 tabel
+new DynamoDBStore({ concurrency: 'lww' }); // expect-error TS2322 concurrency
 
 const store = new DynamoDBStore();
 store.set('key', { a: 1 }, '1 day'); // expect-error TS2345 '1 day'

@@ -34,6 +34,8 @@ const options: DynamoDBStoreOptions = {
   },
   consistentRead: true,
   sessionMaxAge: 86400000,
+  concurrency: 'strict',
+  touchAfter: 300,
 };
 
 const store = new DynamoDBStore(options);

@@ -1,0 +1,111 @@
+/* fuzz_update_item: ddbs_body_update_item with arbitrary fields to set and remove and arbitrary
+ * conditions. Input: byte 0 flags (bit 0 set_json given, 1 remove_json given, 2 a cond, 3 its
+ * version_key, 4 require_exists, 5 expires >= 0, 6 no ttl_key, 7 another version_key name), byte 1
+ * the expected version (one of -3, -2, -1, 0, 1, 5, 2^53 - 1, 2^53), then the set_json text, a
+ * 0x01 byte, and the remove_json text (without a 0x01: all of it is set_json).
+ * Properties: no crash, leak or UB; the production function gives exactly what the jansson
+ * reference gives (rc, body bytes; for DDBS_E_TOO_LARGE and DDBS_E_TOO_MANY the same message),
+ * with a one-line error and the output as it was on failure; an accepted body is JSON without a
+ * repeated key (so no two placeholders collide), each placeholder its expressions use is defined
+ * and each one defined is used (DynamoDB refuses unused ones), no two #f placeholders name the
+ * same field, ExpressionAttributeValues is never empty, and the expression fits DynamoDB's 4 KB. */
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ddb_json.h"
+#include "ddb_json_ref.h"
+#include "fuzz_common.h"
+
+/* The placeholders of kind ('#' or ':') in the expressions are exactly the keys of map. */
+static int placeholders_match(const char *update, const char *condition, json_t *map, char kind) {
+  json_t *seen = json_object();
+  const char *exprs[2] = {update, condition};
+  int ok = 1;
+  for (int e = 0; e < 2; e++) {
+    for (const char *p = exprs[e]; p && *p; p++) {
+      if (*p != kind) continue;
+      const char *q = p + 1;
+      while ((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9')) q++;
+      if (q == p + 1 || !json_object_getn(map, p, (size_t)(q - p))) ok = 0;
+      json_object_setn(seen, p, (size_t)(q - p), json_true());
+      p = q - 1;
+    }
+  }
+  if (json_object_size(seen) != json_object_size(map)) ok = 0;
+  json_decref(seen);
+  return ok;
+}
+
+static void check_body(const ddbs_buf *out, const ddbs_buf *ref, int rc) {
+  json_error_t jerr;
+  json_t *v = json_loadb(out->data + 1, out->len - 1, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &jerr);
+  if (!v) {
+    fprintf(stderr, "body is not JSON (or has a repeated key): %s\n", jerr.text);
+    fuzz_mismatch("UpdateItem body is not JSON", out, ref, rc, rc);
+  }
+  const char *update = json_string_value(json_object_get(v, "UpdateExpression"));
+  const char *condition = json_string_value(json_object_get(v, "ConditionExpression"));
+  json_t *names = json_object_get(v, "ExpressionAttributeNames"), *values = json_object_get(v, "ExpressionAttributeValues");
+  json_t *empty = json_object(), *fields = json_object();
+  if (!update || strlen(update) > DDBS_MAX_EXPRESSION || !json_is_object(names))
+    fuzz_mismatch("no UpdateExpression, or too long", out, ref, rc, rc);
+  if (!placeholders_match(update, condition, names, '#') ||
+      !placeholders_match(update, condition, values ? values : empty, ':') || (values && json_object_size(values) == 0))
+    fuzz_mismatch("placeholders used and defined differ", out, ref, rc, rc);
+  const char *k;
+  json_t *n;
+  json_object_foreach(names, k, n) {
+    if (!json_is_string(n) || json_string_length(n) == 0) fuzz_mismatch("an empty name", out, ref, rc, rc);
+    if (strncmp(k, "#f", 2) != 0) continue;
+    if (json_object_getn(fields, json_string_value(n), json_string_length(n)))
+      fuzz_mismatch("two placeholders for one field", out, ref, rc, rc);
+    json_object_setn(fields, json_string_value(n), json_string_length(n), json_true());
+  }
+  json_decref(fields);
+  json_decref(empty);
+  json_decref(v);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static const long long expects[] = {-3, -2, -1, 0, 1, 5, DDBS_MAX_VERSION, DDBS_MAX_VERSION + 1};
+  static const char *version_keys[] = {"version", "v.e r\xc3\xa9\"", "session", "sessionId", "expires", ""};
+  if (size < 2) return 0;
+  unsigned flags = data[0];
+  ddbs_write_cond cond = {(flags & 8) ? version_keys[(flags & 128) ? 1 + data[1] % 5 : 0] : NULL, 0, (flags & 16) != 0,
+                          expects[data[1] % 8]};
+  /* copies of exactly their sizes, so that reading past the end is caught */
+  const uint8_t *text = data + 2, *sep = memchr(text, 1, size - 2);
+  size_t set_len = sep ? (size_t)(sep - text) : size - 2, rem_len = sep ? size - 2 - set_len - 1 : 0;
+  char *set = malloc(set_len ? set_len : 1), *rem = malloc(rem_len ? rem_len : 1);
+  if (!set || !rem) {
+    free(set);
+    free(rem);
+    return 0;
+  }
+  memcpy(set, text, set_len);
+  if (sep) memcpy(rem, sep + 1, rem_len);
+  ddbs_buf out = DDBS_BUF_INIT, ref = DDBS_BUF_INIT;
+  char e_out[256] = "", e_ref[256] = "";
+  ddbs_buf_append_str(&out, "<");
+  ddbs_buf_append_str(&ref, "<");
+#define ARGS                                                                                                       \
+  "sessions", "sessionId", "k\xc3\xa9y", 4, (flags & 64) ? NULL : "expires", (flags & 32) ? 1700000000LL : -1LL, \
+      (flags & 1) ? set : NULL, set_len, (flags & 2) ? rem : NULL, rem_len, (flags & 4) ? &cond : NULL
+  int rc = ddbs_body_update_item(ARGS, &out, e_out, sizeof e_out);
+  int r_ref = ddbs_ref_body_update_item(ARGS, &ref, e_ref, sizeof e_ref);
+#undef ARGS
+  if (rc != r_ref || !same_bytes(&out, &ref)) fuzz_mismatch("UpdateItem body vs reference", &out, &ref, rc, r_ref);
+  if (rc != 0 && (!e_out[0] || strchr(e_out, '\n'))) fuzz_mismatch("error without a one-line reason", &out, &ref, rc, r_ref);
+  if (rc != 0 && out.len != 1) fuzz_mismatch("failed but wrote", &out, &ref, rc, r_ref);
+  if ((rc == DDBS_E_TOO_LARGE || rc == DDBS_E_TOO_MANY) && strcmp(e_out, e_ref) != 0) {
+    fprintf(stderr, "%s\n%s\n", e_out, e_ref);
+    fuzz_mismatch("another size in the message", &out, &ref, rc, r_ref);
+  }
+  if (rc == 0) check_body(&out, &ref, rc);
+  ddbs_buf_free(&out);
+  ddbs_buf_free(&ref);
+  free(set);
+  free(rem);
+  return 0;
+}
