@@ -8,8 +8,9 @@
 //
 // Prints {"port":N,"pid":P} on stdout once listening. --table pre-creates a session table
 // (hash key sessionId). --watch-stdin: exit when stdin closes (i.e. when the parent dies).
-// Operations: GetItem, PutItem, DeleteItem, UpdateItem (SET/REMOVE of top-level attributes;
-// ConditionExpression limited to one attribute_exists/attribute_not_exists), CreateTable,
+// Operations: GetItem, PutItem, DeleteItem, UpdateItem (SET/REMOVE of top-level attributes and of
+// fields of a map, the version increment; conditions joined with AND;
+// ConditionExpression), CreateTable,
 // DescribeTable, DescribeTimeToLive. ConsistentRead and ProjectionExpression are accepted and
 // ignored. GET /__stats returns request counts.
 const { createServer } = require('./lib/raw-http');
@@ -88,16 +89,32 @@ function keyOf(t, attrs) {
   throw validation('The provided key element does not match the schema');
 }
 
+// ConditionExpression: conditions joined with AND, each attribute_exists(#a),
+// attribute_not_exists(#a) or #a = :v (what the store's conditional writes use).
 function checkCondition(req, current) {
   const expr = req.ConditionExpression;
   if (!expr) return;
-  const m = /^\s*(attribute_exists|attribute_not_exists)\s*\(\s*(#?\w+)\s*\)\s*$/.exec(expr);
-  if (!m) throw validation(`fake server: unsupported ConditionExpression: ${expr}`);
-  const name = attrName(req, m[2]);
-  const exists = current !== undefined && JSON.parse(current.toString())[name] !== undefined;
-  if (exists !== (m[1] === 'attribute_exists')) {
-    throw new ApiError(`${ERR_PREFIX}ConditionalCheckFailedException`, 'The conditional request failed');
+  const item = current === undefined ? undefined : JSON.parse(current.toString());
+  for (const part of expr.split(/\s+AND\s+/)) {
+    let ok;
+    let m = /^\s*(attribute_exists|attribute_not_exists)\s*\(\s*(#?\w+)\s*\)\s*$/.exec(part);
+    if (m) {
+      const exists = item !== undefined && item[attrName(req, m[2])] !== undefined;
+      ok = exists === (m[1] === 'attribute_exists');
+    } else if ((m = /^\s*(#?\w+)\s*=\s*(:\w+)\s*$/.exec(part))) {
+      const have = item && item[attrName(req, m[1])];
+      ok = have !== undefined && JSON.stringify(have) === JSON.stringify(attrValue(req, m[2]));
+    } else {
+      throw validation(`fake server: unsupported ConditionExpression: ${expr}`);
+    }
+    if (!ok) throw new ApiError(`${ERR_PREFIX}ConditionalCheckFailedException`, 'The conditional request failed');
   }
+}
+
+function attrValue(req, token) {
+  const v = req.ExpressionAttributeValues && req.ExpressionAttributeValues[token];
+  if (v === undefined) throw validation(`unresolved attribute value ${token}`);
+  return v;
 }
 
 function attrName(req, token) {
@@ -162,25 +179,37 @@ const ops = {
   },
 };
 
-// UpdateExpression: SET a = :v, #b = :w [REMOVE c, #d] on top-level attributes.
+// UpdateExpression: SET path = :v, #n = if_not_exists(#n, :a) + :b [REMOVE path, ...], where a
+// path is a top-level attribute or one level into a map (#s.#f): what the store's updates use.
 function applyUpdate(req, item, hashKey) {
   const expr = req.UpdateExpression;
   if (!expr) throw validation('fake server: UpdateItem needs an UpdateExpression');
   const parts = expr.split(/\b(SET|REMOVE)\b/i).map((s) => s.trim());
   if (parts[0] !== '') throw validation(`fake server: unsupported UpdateExpression: ${expr}`);
+  const resolve = (path) => path.split('.').map((t) => attrName(req, t.trim()));
   for (let i = 1; i < parts.length; i += 2) {
     const action = parts[i].toUpperCase();
-    for (const clause of parts[i + 1].split(',')) {
+    for (const clause of parts[i + 1].split(/,(?![^(]*\))/)) {
       if (action === 'SET') {
-        const m = /^\s*(#?\w+)\s*=\s*(:\w+)\s*$/.exec(clause);
-        if (!m) throw validation(`fake server: unsupported SET clause: ${clause}`);
-        const value = req.ExpressionAttributeValues && req.ExpressionAttributeValues[m[2]];
-        if (value === undefined) throw validation(`unresolved attribute value ${m[2]}`);
-        const name = attrName(req, m[1]);
-        if (name === hashKey) throw validation(`Cannot update attribute ${hashKey}. This attribute is part of the key`);
-        item[name] = value;
+        let m = /^\s*([#\w.]+)\s*=\s*(:\w+)\s*$/.exec(clause);
+        let value;
+        if (m) {
+          value = attrValue(req, m[2]);
+        } else if ((m = /^\s*(#?\w+)\s*=\s*if_not_exists\s*\(\s*(#?\w+)\s*,\s*(:\w+)\s*\)\s*\+\s*(:\w+)\s*$/.exec(clause))) {
+          const base = item[attrName(req, m[2])] || attrValue(req, m[3]);
+          value = { N: String(Number(base.N) + Number(attrValue(req, m[4]).N)) };
+        } else {
+          throw validation(`fake server: unsupported SET clause: ${clause}`);
+        }
+        const path = resolve(m[1]);
+        if (path[0] === hashKey) throw validation(`Cannot update attribute ${hashKey}. This attribute is part of the key`);
+        if (path.length === 1) item[path[0]] = value;
+        else if (path.length === 2 && item[path[0]] && item[path[0]].M) item[path[0]].M[path[1]] = value;
+        else throw validation('The document path provided in the update expression is invalid for update');
       } else {
-        delete item[attrName(req, clause.trim())];
+        const path = resolve(clause);
+        if (path.length === 1) delete item[path[0]];
+        else if (item[path[0]] && item[path[0]].M) delete item[path[0]].M[path[1]];
       }
     }
   }

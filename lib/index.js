@@ -205,7 +205,7 @@ class DynamoDBStore {
     const ctx = contextOf(opts);
     const seen = ctx && this.#reads.get(ctx);
     const read = seen && seen.key === key ? seen : null;
-    const plan = planSave({ mode: s.concurrency, read, sess, now, touchAfterMs: s.touchAfter * 1000 });
+    const plan = planSave({ mode: s.concurrency, read, sess, json, now, touchAfterMs: s.touchAfter * 1000 });
     if (plan.kind === 'skip') {
       this.#counters.touchesSkipped++;
       return this.#closed ? Promise.reject(closedError()) : Promise.resolve();
@@ -232,8 +232,9 @@ class DynamoDBStore {
       try {
         await n.update(key, plan.set, plan.remove, expires, plan.versioned, plan.requireExists, plan.expectVersion);
       } catch (err) {
-        if (err.code !== 'UpdateTooLarge') throw err;
-        // more fields than one update expression can carry: the whole session, same conditions
+        // more fields than one update expression can carry, or an item whose session is not a map
+        // (a row written by hand): the whole session, same conditions
+        if (err.code !== 'UpdateTooLarge' && !(err.code === 'ValidationException' && /document path/i.test(err.message))) throw err;
         const v = plan.nextVersion;
         await n.put(key, json, expires, v, true, plan.expectVersion);
         return v;
