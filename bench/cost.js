@@ -2,7 +2,8 @@
 'use strict';
 // What users pay: DynamoDB write capacity units and bytes per 1,000 koa-session requests.
 //
-//   node bench/cost.js [--requests N] [--sessions N] [--size 10KB]
+//   node bench/cost.js [--requests N] [--sessions N] [--size 10KB] [--write]
+// --write: the table also goes into the README's "Parallel requests" section (cost markers).
 //
 // The scenario (issue "parallel requests: fewer writes"): koa-session with rolling: true, a 10 KB
 // session, 90 % of requests change nothing (exactly every tenth request of a session changes a
@@ -20,7 +21,7 @@ const dynalite = require('dynalite');
 const { parseArgs, num } = require('./lib/args');
 const { createClient } = require('../test/support/cookie-client');
 
-const args = parseArgs(process.argv.slice(2), { booleans: ['help'] });
+const args = parseArgs(process.argv.slice(2), { booleans: ['help', 'write'] });
 const REQUESTS = num(args.requests, 1000); // per configuration
 const SESSIONS = num(args.sessions, 20);
 const SIZE = /^(\d+)KB$/i.exec(args.size || '10KB') ? Number(/^(\d+)/.exec(args.size || '10KB')[1]) * 1024 : 10240;
@@ -161,7 +162,18 @@ async function main() {
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'cost.json'), `${JSON.stringify({ date: new Date().toISOString(), size: SIZE, rows }, null, 2)}\n`);
     const ratio = v1.writeUnits / rows.find((r) => r.store === 'touchAfter300').writeUnits;
-    process.stdout.write(`goal: touchAfter 300 uses at least 10 times fewer write capacity units than 1.x: ${ratio >= 10 ? 'met' : 'NOT met'} (×${ratio.toFixed(2)})\n`);
+    const goal = `goal: touchAfter 300 uses at least 10 times fewer write capacity units than 1.x: ${ratio >= 10 ? 'met' : 'NOT met'} (×${ratio.toFixed(2)})`;
+    process.stdout.write(`${goal}\n`);
+    if (args.write) {
+      const readme = path.join(__dirname, '..', 'README.md');
+      const text = fs.readFileSync(readme, 'utf8');
+      const a = text.indexOf('<!-- cost:start -->');
+      const b = text.indexOf('<!-- cost:end -->');
+      if (a >= 0 && b > a) {
+        const section = `<!-- cost:start -->\n${lines.slice(2).join('\n')}\n\n${goal} (${new Date().toISOString().slice(0, 10)}).\n`;
+        fs.writeFileSync(readme, text.slice(0, a) + section + text.slice(b));
+      }
+    }
   } finally {
     await dyn.close();
   }

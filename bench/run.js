@@ -213,6 +213,12 @@ async function main() {
     fs.renameSync(`${file}.tmp`, file);
     log(`\nwrote bench/results/latest.json and the results section of bench/README.md (${elapsed()} total)`);
   }
+  // What users pay (capacity units and bytes per 1,000 requests): bench/cost.js, in the full run.
+  if (mode === 'full') {
+    log('\n── cost: DynamoDB capacity and bytes (bench/cost.js) ──');
+    const cost = require('node:child_process').spawnSync(process.execPath, [path.join(__dirname, 'cost.js'), ...(opt.write ? ['--write'] : [])], { stdio: 'inherit' });
+    if (cost.status !== 0) failures.push({ store: 'cost', what: 'bench/cost.js', error: `exit ${cost.status}` });
+  }
   process.exitCode = failures.length ? 1 : 0;
 }
 
