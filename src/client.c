@@ -499,7 +499,8 @@ ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notif
       goto fail;
     }
     memcpy(c->request_target, c->url, n + 1);
-    if (!strchr(strstr(c->url, "://") + 3, '/')) strcat(c->request_target, "/");
+    const char *authority = strstr(c->url, "://");
+    if (!strchr(authority ? authority + 3 : c->url, '/')) strcat(c->request_target, "/");
     if (ddbs_proxy_basic_auth(proxy, &c->proxy_auth) < 0) {
       snprintf(err, errlen, "the proxy URL's user name or password is malformed");
       goto fail;
