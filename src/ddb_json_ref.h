@@ -44,6 +44,13 @@ int ddbs_ref_body_update_item(const char *table, const char *hash_key, const cha
                               const char *ttl_key, long long expires, const char *set_json, size_t set_len,
                               const char *remove_json, size_t remove_len, const ddbs_write_cond *cond,
                               ddbs_buf *out, char *err, size_t errlen);
+/* A conditional PutItem or UpdateItem body is well formed: JSON without repeated keys; every
+ * placeholder (#x, :x) in the expressions defined, every defined one used; ExpressionAttributeValues
+ * never empty; no empty attribute name; no two #f placeholders for one field; no names or values
+ * without an expression. require_update: an UpdateExpression of at most DDBS_MAX_EXPRESSION bytes
+ * and ExpressionAttributeNames are required. 1, or 0 with the reason in why. (jansson; tests and
+ * fuzzers only.) */
+int ddbs_ref_expression_body_ok(const char *body, size_t len, int require_update, char *why, size_t why_len);
 int ddbs_ref_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key,
                             size_t key_len, const char *ttl_key, long long now_seconds,
                             const char *version_key, long long *version, ddbs_buf *session_out,

@@ -858,3 +858,70 @@ cleanup:
   json_decref(root);
   return rc;
 }
+
+/* ---- checking a conditional body (tests and fuzzers) ------------------------------------- */
+
+/* The placeholders of kind ('#' or ':') in the expressions are exactly the keys of map: each used
+ * one defined, each defined one used. 1 or 0. */
+static int placeholders_match(const char *update, const char *condition, json_t *map, char kind) {
+  json_t *seen = json_object();
+  const char *exprs[2] = {update, condition};
+  int ok = seen != NULL;
+  for (int e = 0; ok && e < 2; e++) {
+    for (const char *p = exprs[e]; p && *p; p++) {
+      if (*p != kind) continue;
+      const char *q = p + 1;
+      while ((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9')) q++;
+      if (q == p + 1 || !json_object_getn(map, p, (size_t)(q - p))) ok = 0; /* used, not defined */
+      json_object_setn(seen, p, (size_t)(q - p), json_true());
+      p = q - 1;
+    }
+  }
+  if (ok && json_object_size(seen) != json_object_size(map)) ok = 0; /* defined, not used */
+  json_decref(seen);
+  return ok;
+}
+
+static int body_refused(char *why, size_t why_len, const char *reason) {
+  if (why && why_len) snprintf(why, why_len, "%s", reason);
+  return 0;
+}
+
+int ddbs_ref_expression_body_ok(const char *body, size_t len, int require_update, char *why, size_t why_len) {
+  json_error_t jerr;
+  json_t *v = json_loadb(body, len, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &jerr);
+  int ok = 1;
+  if (!v) return body_refused(why, why_len, "not JSON, or a repeated key");
+  const char *update = json_string_value(json_object_get(v, "UpdateExpression"));
+  const char *condition = json_string_value(json_object_get(v, "ConditionExpression"));
+  json_t *names = json_object_get(v, "ExpressionAttributeNames"), *values = json_object_get(v, "ExpressionAttributeValues");
+  json_t *empty = json_object(), *fields = json_object();
+  if (require_update && (!update || strlen(update) > DDBS_MAX_EXPRESSION || !json_is_object(names))) {
+    ok = body_refused(why, why_len, "no UpdateExpression, or one too long");
+  } else if (!update && !condition) {
+    if (names || values) ok = body_refused(why, why_len, "attribute names or values without an expression");
+  } else if (!placeholders_match(update, condition, names ? names : empty, '#') ||
+             !placeholders_match(update, condition, values ? values : empty, ':') ||
+             (values && json_object_size(values) == 0)) {
+    ok = body_refused(why, why_len, "the placeholders used and defined differ");
+  } else {
+    const char *k;
+    json_t *n;
+    json_object_foreach(names, k, n) {
+      if (!json_is_string(n) || json_string_length(n) == 0) {
+        ok = body_refused(why, why_len, "an empty attribute name");
+        break;
+      }
+      if (strncmp(k, "#f", 2) != 0) continue;
+      if (json_object_getn(fields, json_string_value(n), json_string_length(n))) {
+        ok = body_refused(why, why_len, "two placeholders for one field");
+        break;
+      }
+      json_object_setn(fields, json_string_value(n), json_string_length(n), json_true());
+    }
+  }
+  json_decref(fields);
+  json_decref(empty);
+  json_decref(v);
+  return ok;
+}

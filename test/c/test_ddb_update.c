@@ -18,60 +18,32 @@
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
-/* The placeholders (#x, :x) in an expression are exactly the keys of the object (names or values)
- * of that kind. 1 or 0. */
-static int placeholders_match(const char *update, const char *condition, json_t *map, char kind) {
-  json_t *seen = json_object();
-  const char *exprs[2] = {update, condition};
-  int ok = 1;
-  for (int e = 0; e < 2; e++) {
-    for (const char *p = exprs[e]; p && *p; p++) {
-      if (*p != kind) continue;
-      const char *q = p + 1;
-      while ((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9')) q++;
-      if (q == p + 1) ok = 0;
-      json_object_setn(seen, p, (size_t)(q - p), json_true());
-      if (!json_object_getn(map, p, (size_t)(q - p))) ok = 0; /* used, not defined */
-      p = q - 1;
-    }
-  }
-  if (json_object_size(seen) != json_object_size(map)) ok = 0; /* defined, not used */
-  json_decref(seen);
-  return ok;
+/* An accepted body is well formed (ddbs_ref_expression_body_ok); 1 or 0, and says why. */
+static int body_ok(const char *body, size_t len) {
+  char why[96];
+  if (ddbs_ref_expression_body_ok(body, len, 0, why, sizeof why)) return 1;
+  fprintf(stderr, "    %s: %.400s\n", why, body);
+  return 0;
 }
 
-/* An accepted body: JSON, no repeated key, placeholders all defined and all used, no two #f
- * placeholders for one field, Values never empty. 1 or 0 (and says why). */
-static int body_ok(const char *body, size_t len) {
-  json_error_t jerr;
-  json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-  int ok = v != NULL;
-  if (!v) fprintf(stderr, "    not JSON (or a repeated key): %s: %.300s\n", jerr.text, body);
-  const char *update = json_string_value(json_object_get(v, "UpdateExpression"));
-  const char *condition = json_string_value(json_object_get(v, "ConditionExpression"));
-  json_t *names = json_object_get(v, "ExpressionAttributeNames"), *values = json_object_get(v, "ExpressionAttributeValues");
-  if (v && (update || condition)) {
-    json_t *empty = json_object();
-    if (!placeholders_match(update, condition, names ? names : empty, '#') ||
-        !placeholders_match(update, condition, values ? values : empty, ':') || (values && json_object_size(values) == 0)) {
-      ok = 0;
-      fprintf(stderr, "    placeholders do not match: %.400s\n", body);
-    }
-    json_t *fields = json_object(); /* the names of the #f placeholders: distinct */
-    const char *k;
-    json_t *n;
-    json_object_foreach(names, k, n) {
-      if (strncmp(k, "#f", 2) != 0) continue;
-      if (json_object_getn(fields, json_string_value(n), json_string_length(n))) ok = 0;
-      json_object_setn(fields, json_string_value(n), json_string_length(n), json_true());
-    }
-    json_decref(fields);
-    json_decref(empty);
-  } else if (v && (names || values)) {
-    ok = 0;
-  }
-  json_decref(v);
-  return ok;
+/* The checker the differential tests and the fuzzer rely on refuses what it should. */
+static void test_body_checker(void) {
+  char why[96];
+  const char *good = "{\"UpdateExpression\":\"SET #s.#f0 = :v0\",\"ExpressionAttributeNames\":{\"#s\":\"session\",\"#f0\":\"a\"},\"ExpressionAttributeValues\":{\":v0\":{\"N\":\"1\"}}}";
+  CHECK(ddbs_ref_expression_body_ok(good, strlen(good), 1, why, sizeof why) == 1);
+  const char *bad[] = {
+      "{\"UpdateExpression\":\"SET #s.#f0 = :v0\",\"ExpressionAttributeNames\":{\"#s\":\"session\"},\"ExpressionAttributeValues\":{\":v0\":{\"N\":\"1\"}}}", /* #f0 undefined */
+      "{\"UpdateExpression\":\"SET #s = :v0\",\"ExpressionAttributeNames\":{\"#s\":\"session\",\"#x\":\"y\"},\"ExpressionAttributeValues\":{\":v0\":{\"N\":\"1\"}}}", /* #x unused */
+      "{\"UpdateExpression\":\"SET #f0 = :v0, #f1 = :v0\",\"ExpressionAttributeNames\":{\"#f0\":\"a\",\"#f1\":\"a\"},\"ExpressionAttributeValues\":{\":v0\":{\"N\":\"1\"}}}", /* one field twice */
+      "{\"UpdateExpression\":\"SET #f0 = :v0\",\"ExpressionAttributeNames\":{\"#f0\":\"\"},\"ExpressionAttributeValues\":{\":v0\":{\"N\":\"1\"}}}", /* empty name */
+      "{\"ConditionExpression\":\"attribute_exists(#k)\",\"ExpressionAttributeNames\":{\"#k\":\"id\"},\"ExpressionAttributeValues\":{}}", /* empty values */
+      "{\"ExpressionAttributeNames\":{\"#k\":\"id\"}}", /* names without an expression */
+      "{\"a\":1,\"a\":2}", /* repeated key */
+      NULL};
+  for (int i = 0; bad[i]; i++) CHECK(ddbs_ref_expression_body_ok(bad[i], strlen(bad[i]), 0, why, sizeof why) == 0);
+  const char *cond_only = "{\"ConditionExpression\":\"attribute_exists(#k)\",\"ExpressionAttributeNames\":{\"#k\":\"id\"}}";
+  CHECK(ddbs_ref_expression_body_ok(cond_only, strlen(cond_only), 0, why, sizeof why) == 1);
+  CHECK(ddbs_ref_expression_body_ok(cond_only, strlen(cond_only), 1, why, sizeof why) == 0); /* an update is required */
 }
 
 static int failures;
@@ -700,6 +672,7 @@ static void test_update_differential(void) {
 }
 
 void suite_ddb_update(void) {
+  ctest_run("ddb_update: the body checker refuses malformed bodies", test_body_checker);
   ctest_run("ddb_update: the version in GetItem answers", test_get_version);
   ctest_run("ddb_update: PutItem with conditions", test_put_cond);
   ctest_run("ddb_update: UpdateItem bodies", test_update_bodies);
