@@ -115,7 +115,7 @@ class DynamoDBStore {
 
   /** Runs fn once the store is ready (credentials loaded, table created when autoCreate). */
   #whenReady(fn) {
-    if (this.#closed) return Promise.reject(new DynamoDBStoreError('the store is closed', { code: 'StoreClosed', retryable: false }));
+    if (this.#closed) return Promise.reject(closedError());
     // Accepted before close(): it runs, and close() waits for it, even when it first waits for
     // the credentials or the table.
     const op = this.#start(fn);

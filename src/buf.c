@@ -89,3 +89,11 @@ char *ddbs_buf_detach(ddbs_buf *b, size_t *len) {
   b->len = b->cap = 0;
   return p;
 }
+
+char *ddbs_strdup(const char *s) {
+  if (!s) return NULL;
+  size_t n = strlen(s);
+  char *p = malloc(n + 1);
+  if (p) memcpy(p, s, n + 1);
+  return p;
+}

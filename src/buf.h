@@ -29,6 +29,9 @@ void ddbs_buf_wipe_free(ddbs_buf *b);      /* zeroes the whole allocation, then 
 /* Detaches the data (caller frees it); the buffer becomes empty. Never NULL: "" when empty. */
 char *ddbs_buf_detach(ddbs_buf *b, size_t *len);
 
+/* A malloc'd copy of s (NULL for NULL, or when memory runs out). */
+char *ddbs_strdup(const char *s);
+
 /* Zeroes memory in a way the compiler does not remove. */
 void ddbs_secure_zero(void *p, size_t n);
 

@@ -69,14 +69,6 @@ struct ddbs_client {
 
 /* ------------------------------------------------------------------ small helpers */
 
-static char *dup_or_null(const char *s) {
-  if (!s) return NULL;
-  size_t n = strlen(s);
-  char *p = malloc(n + 1);
-  if (p) memcpy(p, s, n + 1);
-  return p;
-}
-
 static unsigned long long now_ms(void) { return uv_hrtime() / 1000000ULL; }
 
 static uint64_t next_random(ddbs_client *c) {
@@ -456,14 +448,14 @@ ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notif
     snprintf(err, errlen, "the endpoint, region, user agent or proxy holds a control character");
     goto fail;
   }
-  c->url = dup_or_null(cfg->url);
-  c->host = dup_or_null(cfg->host);
-  c->region = dup_or_null(cfg->region);
-  c->table = dup_or_null(cfg->table);
-  c->hash_key = dup_or_null(cfg->hash_key);
-  c->ttl_key = dup_or_null(cfg->ttl_key);
-  c->version_key = dup_or_null(cfg->version_key);
-  c->user_agent = dup_or_null(cfg->user_agent);
+  c->url = ddbs_strdup(cfg->url);
+  c->host = ddbs_strdup(cfg->host);
+  c->region = ddbs_strdup(cfg->region);
+  c->table = ddbs_strdup(cfg->table);
+  c->hash_key = ddbs_strdup(cfg->hash_key);
+  c->ttl_key = ddbs_strdup(cfg->ttl_key);
+  c->version_key = ddbs_strdup(cfg->version_key);
+  c->user_agent = ddbs_strdup(cfg->user_agent);
   c->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : 1;
   c->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 1000;
   c->attempt_timeout_ms = cfg->attempt_timeout_ms > 0 ? cfg->attempt_timeout_ms : 3000;

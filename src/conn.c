@@ -67,14 +67,6 @@ static unsigned long long mono_ms(void) {
   return (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)ts.tv_nsec / 1000000ULL;
 }
 
-static char *dup_or_null(const char *s) {
-  if (!s) return NULL;
-  size_t n = strlen(s);
-  char *p = malloc(n + 1);
-  if (p) memcpy(p, s, n + 1);
-  return p;
-}
-
 /* ------------------------------------------------------------------ versions */
 
 const char *ddbs_curl_ssl_version(void) {
@@ -260,9 +252,9 @@ fail:
 ddbs_pool *ddbs_pool_new(const ddbs_pool_config *cfg) {
   ddbs_pool *p = calloc(1, sizeof *p);
   if (!p) return NULL;
-  p->url = dup_or_null(cfg->url);
-  p->ca_file = dup_or_null(cfg->ca_file);
-  p->proxy = cfg->proxy && cfg->proxy[0] ? dup_or_null(cfg->proxy) : NULL;
+  p->url = ddbs_strdup(cfg->url);
+  p->ca_file = ddbs_strdup(cfg->ca_file);
+  p->proxy = cfg->proxy && cfg->proxy[0] ? ddbs_strdup(cfg->proxy) : NULL;
   p->done = cfg->done;
   p->owner = cfg->owner;
   if (!p->url || (cfg->ca_file && !p->ca_file) || (cfg->proxy && cfg->proxy[0] && !p->proxy)) goto fail;
