@@ -198,6 +198,8 @@ function applyUpdate(req, item, hashKey) {
         } else if ((m = /^\s*(#?\w+)\s*=\s*if_not_exists\s*\(\s*(#?\w+)\s*,\s*(:\w+)\s*\)\s*\+\s*(:\w+)\s*$/.exec(clause))) {
           const base = item[attrName(req, m[2])] || attrValue(req, m[3]);
           value = { N: String(Number(base.N) + Number(attrValue(req, m[4]).N)) };
+        } else if ((m = /^\s*(#?\w+)\s*=\s*if_not_exists\s*\(\s*(#?\w+)\s*,\s*(:\w+)\s*\)\s*$/.exec(clause))) {
+          value = item[attrName(req, m[2])] || attrValue(req, m[3]);
         } else {
           throw validation(`fake server: unsupported SET clause: ${clause}`);
         }

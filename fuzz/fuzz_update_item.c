@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 2) return 0;
   unsigned flags = data[0];
   ddbs_write_cond cond = {(flags & 8) ? version_keys[(flags & 128) ? 1 + data[1] % 5 : 0] : NULL, 0, (flags & 16) != 0,
-                          expects[data[1] % 8]};
+                          expects[data[1] % 8], NULL};
   /* copies of exactly their sizes, so that reading past the end is caught */
   const uint8_t *text = data + 2, *sep = memchr(text, 1, size - 2);
   size_t set_len = sep ? (size_t)(sep - text) : size - 2, rem_len = sep ? size - 2 - set_len - 1 : 0;

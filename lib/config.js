@@ -29,6 +29,9 @@ const DEFAULTS = Object.freeze({
 
 /** The item attribute holding the session's version (conditional writes); not configurable. */
 const VERSION_ATTRIBUTE = 'version';
+const CREATED_AT_ATTRIBUTE = 'createdAt'; // users: when the session was created, epoch seconds
+const USERS_DEFAULTS = Object.freeze({ attribute: 'userId', index: 'userId-index', settleMs: 1000 });
+const INDEX_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
 const CONCURRENCY_MODES = Object.freeze(['merge', 'strict', 'overwrite']);
 
 // The largest value of every numeric option (and of set()'s maxAge). Each reaches C as an int or a
@@ -51,7 +54,7 @@ const KNOWN_DYNAMO_KEYS = new Set([
   'maxAttempts', 'maxRetries', 'connectTimeout', 'requestTimeout', 'operationTimeout', 'httpOptions',
   'sslEnabled', 'caFile', 'useFipsEndpoint', 'useDualstackEndpoint', 'apiVersion', 'maxConnections',
 ]);
-const KNOWN_TOP_KEYS = new Set(['table', 'dynamoConfig', 'consistentRead', 'sessionMaxAge', 'concurrency', 'touchAfter']);
+const KNOWN_TOP_KEYS = new Set(['table', 'dynamoConfig', 'consistentRead', 'sessionMaxAge', 'concurrency', 'touchAfter', 'users']);
 const KNOWN_TABLE_KEYS = new Set([
   'name', 'hashKey', 'ttlKey', 'useTtlExpired', 'readCapacityUnits', 'writeCapacityUnits', 'autoCreate', 'billingMode',
 ]);
@@ -247,6 +250,50 @@ function resolveProxy(env, https) {
  * Validates options and returns the resolved settings. `env` is process.env (injectable for tests).
  * `warn(message)` receives the names of options that are accepted but have no effect.
  */
+/** Option users: null when not given; else { of, attribute, index, pageSize, settleMs }. */
+function resolveUsers(value, taken) {
+  if (value === undefined || value === null || value === false) return null;
+  if (!isPlainObject(value)) throw new TypeError(`option users must be an object { of, attribute?, index? }, got ${typeName(value)}`);
+  if (typeof value.of !== 'function') throw new TypeError(`option users.of must be a function (session) => user id, got ${typeName(value.of)}`);
+  const attribute = attributeName(value.attribute, 'users.attribute', USERS_DEFAULTS.attribute);
+  if ([...taken, CREATED_AT_ATTRIBUTE].includes(attribute)) {
+    throw new RangeError(`option users.attribute must not be ${JSON.stringify(attribute)}: the store uses that attribute itself`);
+  }
+  const index = optString(value.index, 'users.index', USERS_DEFAULTS.index);
+  if (!INDEX_NAME.test(index)) throw new RangeError(`option users.index must be 3 to 255 characters of a-z, A-Z, 0-9, '_', '-' and '.', got ${JSON.stringify(index)}`);
+  const pageSize = value.pageSize === undefined ? undefined : optPositiveInt(value.pageSize, 'users.pageSize', undefined, { max: 1000 });
+  const settleMs = optMs(value.settleMs, 'users.settleMs', USERS_DEFAULTS.settleMs, 60_000);
+  for (const k of Object.keys(value)) {
+    if (!['of', 'attribute', 'index', 'pageSize', 'settleMs'].includes(k)) throw new TypeError(`option users.${k} is not a known option`);
+  }
+  return Object.freeze({ of: value.of, attribute, index, pageSize, settleMs });
+}
+
+/**
+ * users.of(session) → the user id to store (a string), or null (none: the attribute is removed).
+ * Throws a TypeError naming users.of for anything else.
+ */
+function userIdOf(users, sess) {
+  let id;
+  try {
+    id = users.of(sess);
+  } catch (cause) {
+    throw new TypeError(`option users.of threw: ${cause && cause.message}`, { cause });
+  }
+  if (id === undefined || id === null) return null;
+  if (typeof id === 'number') {
+    if (!Number.isFinite(id)) throw new TypeError(`option users.of must return a string, a finite number or nothing, got ${id}`);
+    return String(id);
+  }
+  if (typeof id !== 'string') throw new TypeError(`option users.of must return a string, a finite number or nothing, got ${typeName(id)}`);
+  if (id === '') return null;
+  if (id.length > USER_ID_MAX_BYTES || Buffer.byteLength(id) > USER_ID_MAX_BYTES || hasLoneSurrogate(id)) {
+    throw new RangeError(`option users.of returned a user id that is not valid Unicode or longer than ${USER_ID_MAX_BYTES} bytes`);
+  }
+  return id;
+}
+const USER_ID_MAX_BYTES = 1024; // src/ddb_json.h DDBS_MAX_USER_BYTES
+
 function resolveOptions(options, env = process.env, warn = () => {}) {
   if (options === undefined || options === null) options = {};
   if (!isPlainObject(options)) throw new TypeError(`options must be an object, got ${typeName(options)}`);
@@ -283,6 +330,8 @@ function resolveOptions(options, env = process.env, warn = () => {}) {
   if (new Set(names).size !== names.length) {
     throw new RangeError(`options table.hashKey, table.ttlKey and the "session" and "${VERSION_ATTRIBUTE}" attributes must all have different names`);
   }
+  settings.users = resolveUsers(options.users, names);
+  settings.createdAtKey = settings.users ? CREATED_AT_ATTRIBUTE : undefined;
 
   // ---- region and endpoint
   let profile; // the profile's settings in ~/.aws/config (and credentials), read only when needed
@@ -377,6 +426,6 @@ function resolveOptions(options, env = process.env, warn = () => {}) {
 }
 
 module.exports = {
-  resolveOptions, resolveProxy, DEFAULTS, LIMITS, isPlainObject, optString, typeName,
+  resolveOptions, resolveProxy, DEFAULTS, LIMITS, userIdOf, USERS_DEFAULTS, CREATED_AT_ATTRIBUTE, isPlainObject, optString, typeName,
   checkCredentialValues, checkRegion, checkAttributeName, hasLoneSurrogate, hasLoneSurrogateByRegex,
 };

@@ -6,15 +6,20 @@
 const util = require('node:util');
 const binding = require('./binding');
 const { DynamoDBStoreError, LOCAL_ERROR_CODES } = require('./errors');
-const { resolveOptions, typeName, hasLoneSurrogate, LIMITS } = require('./config');
+const { resolveOptions, typeName, hasLoneSurrogate, userIdOf, LIMITS } = require('./config');
 const { credentialSource, CredentialCache } = require('./credentials');
 const { ensureTable } = require('./table');
 const { planSave } = require('./writes');
+const { Stats, readAnswer } = require('./stats');
+// lib/users.js (users option): loaded when first used
+let usersModule;
+const users = () => (usersModule ??= require('./users'));
 const pkg = require('../package.json');
 
 binding.setup({ errorClass: DynamoDBStoreError });
 
 const MAX_KEY_BYTES = 2048; // DynamoDB's limit for a partition key
+const NO_ATTRS = Object.freeze({ user: undefined, createdAt: undefined });
 const warned = new Set();
 
 function warnOnce(message) {
@@ -54,8 +59,9 @@ class DynamoDBStore {
   #initError = null;
   #closed = false;
   #ttlKey;
-  // What each koa request (its ctx) read: { key, version, text }. Nothing is added to ctx itself.
+  // What each koa request (its ctx) read: { key, version, text, blob }. Nothing is added to ctx itself.
   #reads = new WeakMap();
+  #stats;
 
   /**
    * @param {object} [options] see README: table, dynamoConfig, consistentRead, sessionMaxAge
@@ -68,6 +74,7 @@ class DynamoDBStore {
     }
     const s = resolveOptions(options, process.env, warnOnce);
     this.#settings = s;
+    this.#stats = new Stats(s.tableName);
     this.#ttlKey = s.ttlKey;
     const dc = options && options.dynamoConfig ? options.dynamoConfig : {};
     const { source, isStatic, description } = credentialSource(dc, process.env, { isLocal: s.isLocal });
@@ -100,6 +107,9 @@ class DynamoDBStore {
       hashKey: s.hashKey,
       versionKey: s.versionKey,
       ttlKey: this.#ttlKey,
+      userKey: s.users ? s.users.attribute : undefined,
+      createdKey: s.createdAtKey,
+      reportCapacity: true,
       consistentRead: s.consistentRead,
       maxAttempts: s.maxAttempts,
       connectTimeout: s.connectTimeout,
@@ -158,17 +168,31 @@ class DynamoDBStore {
     const bad = checkKey(key, 'get');
     if (bad) return Promise.reject(bad);
     const ctx = contextOf(opts);
-    return this.#whenReady(() => this.#native.get(key)).then((text) => {
-      if (text === undefined) {
+    return this.#whenReady(() => this.#op('GetItem', () => this.#native.get(key))).then((a) => {
+      if (!a.found) {
+        if (a.unreadable) this.#stats.unreadable++;
         if (ctx) this.#reads.delete(ctx);
         return undefined;
       }
-      // the native core answers "<version>:<session JSON>" (version -1: the item has none)
-      const at = text.indexOf(':');
-      const json = text.slice(at + 1);
-      const sess = JSON.parse(json);
-      if (ctx) this.#reads.set(ctx, { key, version: Number(text.slice(0, at)), text: json });
+      const sess = JSON.parse(a.payload);
+      if (ctx) this.#reads.set(ctx, { key, version: a.version, text: a.payload, blob: a.blob });
       return sess;
+    });
+  }
+
+  /**
+   * One native operation, counted (stats(), the diagnostics channel, NODE_DEBUG): resolves the
+   * answer's fields (lib/stats.js readAnswer), rejects with the store's error.
+   */
+  #op(operation, fn) {
+    const t0 = performance.now();
+    return fn().then((text) => {
+      const a = readAnswer(text);
+      this.#stats.record(operation, performance.now() - t0, a);
+      return a;
+    }, (err) => {
+      this.#stats.record(operation, performance.now() - t0, err || {}, (err && err.code) || 'Error');
+      throw err;
     });
   }
 
@@ -207,10 +231,19 @@ class DynamoDBStore {
     const read = seen && seen.key === key ? seen : null;
     const plan = planSave({ mode: s.concurrency, read, sess, json, now, touchAfterMs: s.touchAfter * 1000 });
     if (plan.kind === 'skip') {
-      this.#counters.touchesSkipped++;
+      this.#stats.touchesSkipped++;
       return this.#closed ? Promise.reject(closedError()) : Promise.resolve();
     }
-    return this.#whenReady(() => this.#write(key, plan, json, expires)).then((outcome) => {
+    // users: the item's user attribute follows the session (null: removed); createdAt is written once
+    let attrs = NO_ATTRS;
+    if (s.users) {
+      try {
+        attrs = { user: userIdOf(s.users, sess), createdAt: Math.floor(now / 1000) };
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return this.#whenReady(() => this.#write(key, plan, json, expires, attrs)).then((outcome) => {
       if (!ctx) return;
       if (outcome === 'gone') this.#reads.delete(ctx);
       else this.#reads.set(ctx, { key, version: outcome, text: json });
@@ -221,22 +254,23 @@ class DynamoDBStore {
    * One planned write (lib/writes.js). Resolves the item's version after it, or 'gone' when the
    * session was destroyed meanwhile (nothing written: a destroyed session is never brought back).
    */
-  async #write(key, plan, json, expires) {
+  async #write(key, plan, json, expires, { user, createdAt }) {
     const n = this.#native;
     const read = plan.readVersion;
+    const put = (version, requireExists) => this.#op('UpdateItem', () => n.put(key, json, expires, version, requireExists, plan.expectVersion, user, createdAt));
     try {
       if (plan.kind === 'put') {
-        await n.put(key, json, expires, plan.newVersion, plan.requireExists, plan.expectVersion);
+        await put(plan.newVersion, plan.requireExists);
         return plan.newVersion;
       }
       try {
-        await n.update(key, plan.set, plan.remove, expires, plan.versioned, plan.requireExists, plan.expectVersion);
+        await this.#op('UpdateItem', () => n.update(key, plan.set, plan.remove, expires, plan.versioned, plan.requireExists, plan.expectVersion, user, createdAt));
       } catch (err) {
         // more fields than one update expression can carry, or an item whose session is not a map
         // (a row written by hand): the whole session, same conditions
         if (err.code !== 'UpdateTooLarge' && !(err.code === 'ValidationException' && /document path/i.test(err.message))) throw err;
         const v = plan.nextVersion;
-        await n.put(key, json, expires, v, true, plan.expectVersion);
+        await put(v, true);
         return v;
       }
       return plan.versioned ? plan.nextVersion : read;
@@ -245,8 +279,8 @@ class DynamoDBStore {
         // merge, overwrite and touches only ask that the item still exists
         if (plan.expectVersion === -2) return 'gone';
         // strict: destroyed, or written by someone else since this request read it?
-        if ((await n.get(key)) === undefined) return 'gone';
-        this.#counters.conflicts++;
+        if (!(await this.#op('GetItem', () => n.get(key))).found) return 'gone';
+        this.#stats.conflicts++;
         throw new DynamoDBStoreError(`set(key): the session was changed by another request since this one read it (concurrency 'strict'); the newer session is kept`, {
           code: 'SessionConflict', operation: err.operation, retryable: false, attempts: err.attempts,
         });
@@ -260,15 +294,60 @@ class DynamoDBStore {
     }
   }
 
-  #counters = { conflicts: 0, touchesSkipped: 0 };
-
   /** koa-session: destroy(key, { ctx }). Unconditional. */
   destroy(key, opts) {
     const bad = checkKey(key, 'destroy');
     if (bad) return Promise.reject(bad);
     const ctx = contextOf(opts);
     if (ctx) this.#reads.delete(ctx);
-    return this.#whenReady(() => this.#native.delete(key));
+    return this.#whenReady(() => this.#op('DeleteItem', () => this.#native.delete(key))).then(() => {});
+  }
+
+  /**
+   * What the store did and what it cost since it was created: per DynamoDB operation its count,
+   * errors by code, retries, throttled attempts and latency (p50, p99, ms); the capacity units
+   * DynamoDB reported; conflicts (concurrency 'strict'), touches skipped (touchAfter), sessions
+   * dropped as unreadable. See the README, "What the store does and costs".
+   */
+  stats() {
+    return this.#stats.snapshot();
+  }
+
+  /** users: the live sessions of a user, newest first: [{ key, expires: Date, createdAt: Date | null }]. */
+  sessionsOf(userId) {
+    return this.#usersOp('sessionsOf', (ctx) => users().sessionsOf(ctx, userId));
+  }
+
+  /**
+   * users: destroys every session of a user (but `except`: a key or keys to keep, e.g. the current
+   * one); resolves how many were destroyed. A request of one of them still in flight cannot bring
+   * it back (its save is conditional on the item existing).
+   */
+  destroySessionsOf(userId, options = {}) {
+    return this.#usersOp('destroySessionsOf', (ctx) => users().destroySessionsOf(ctx, userId, options));
+  }
+
+  /** The table as DynamoDB describes it (status, key schema, TTL, billing, item count, indexes). */
+  describeTable() {
+    return this.#whenReady(() => users().describeTable(this.#usersContext()));
+  }
+
+  /** An item's metadata (expiry, creation, user, version, size), or null: for operators (the CLI). */
+  inspect(key) {
+    const bad = checkKey(key, 'inspect');
+    if (bad) return Promise.reject(bad);
+    return this.#whenReady(() => users().inspectItem(this.#usersContext(), key));
+  }
+
+  #usersOp(method, fn) {
+    if (!this.#settings.users) {
+      return Promise.reject(new TypeError(`${method}() needs the users option: new DynamoDBStore({ users: { of: (session) => session.userId } })`));
+    }
+    return this.#whenReady(() => fn(this.#usersContext()));
+  }
+
+  #usersContext() {
+    return { call: (operation, body) => this.#call(operation, body), settings: { ...this.#settings, ttlKey: this.#ttlKey }, warn: warnOnce };
   }
 
   /**
@@ -289,7 +368,7 @@ class DynamoDBStore {
 
   /** One DynamoDB operation through the native core's generic call, with the store's credentials. */
   #call(operation, body) {
-    const call = () => this.#native.call(operation, body);
+    const call = () => this.#op(operation, () => this.#native.call(operation, body)).then((a) => a.payload);
     return this.#credentialsStatic ? call() : this.#withCredentials(call);
   }
 

@@ -137,6 +137,7 @@ napi_value MakeError(napi_env env, const char* code, const char* message, const 
     ok = napi_create_double(env, (double)r->http_status, &v) == napi_ok && SetProp(env, err, "httpStatusCode", v);
   if (ok && r && r->request_id[0]) ok = SetProp(env, err, "requestId", Str(env, r->request_id));
   if (ok && r) ok = napi_create_int32(env, r->attempts, &v) == napi_ok && SetProp(env, err, "attempts", v);
+  if (ok && r) ok = napi_create_int32(env, r->throttles, &v) == napi_ok && SetProp(env, err, "throttles", v);
   if (ok) ok = napi_get_boolean(env, r && r->retryable != 0, &v) == napi_ok && SetProp(env, err, "retryable", v);
   return ok ? err : nullptr;
 }
@@ -157,10 +158,19 @@ bool Core::Settle(napi_env env, ddbs_request* r) {
     v = MakeError(env, r);
     ok = v && napi_reject_deferred(env, p->deferred, v) == napi_ok;
   } else {
-    if (r->status == DDBS_OK && (r->op == DDBS_OP_GET_ITEM || r->op == DDBS_OP_RAW))
-      v = Str(env, r->result.data ? r->result.data : "", r->result.len);
-    else
-      napi_get_undefined(env, &v);
+    // "<attempts> <throttles> <http status> <capacity> <version> <flags>" in the result's reserved
+    // field (padded with spaces to DDBS_RESULT_META), then the payload (lib/stats.js readAnswer). flags:
+    // f found, b stored as a blob, u a blob that does not decode.
+    char meta[DDBS_RESULT_META + 1];
+    int n = snprintf(meta, sizeof meta, "%d %d %ld %.6g %lld %s%s%s", r->attempts, r->throttles, r->http_status,
+                     r->capacity, r->version, r->status == DDBS_OK ? "f" : "", r->stored_blob ? "b" : "",
+                     r->unreadable ? "u" : "-");
+    if (r->result.len >= DDBS_RESULT_META && n > 0 && n < DDBS_RESULT_META) {
+      memcpy(r->result.data, meta, (size_t)n);
+      v = Str(env, r->result.data, r->result.len);
+    } else {
+      v = Str(env, "", 0);  // (no meta: an empty answer)
+    }
     ok = v && napi_resolve_deferred(env, p->deferred, v) == napi_ok;
   }
   bool pending = false;
@@ -349,13 +359,13 @@ napi_value StoreNew(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   napi_value cfg = argv[0];
-  std::string url, host, region, table, hashKey, ttlKey, caFile, userAgent, proxy, noProxy;
+  std::string url, host, region, table, hashKey, ttlKey, caFile, userAgent, proxy, noProxy, userKey, createdKey;
   struct {
     const char* name;
     std::string* out;
-  } strs[] = {{"url", &url},         {"host", &host},           {"region", &region}, {"table", &table},
-              {"hashKey", &hashKey}, {"ttlKey", &ttlKey},       {"caFile", &caFile}, {"userAgent", &userAgent},
-              {"proxy", &proxy},     {"noProxy", &noProxy}};
+  } strs[] = {{"url", &url},         {"host", &host},           {"region", &region},   {"table", &table},
+              {"hashKey", &hashKey}, {"ttlKey", &ttlKey},       {"caFile", &caFile},   {"userAgent", &userAgent},
+              {"proxy", &proxy},     {"noProxy", &noProxy},     {"userKey", &userKey}, {"createdKey", &createdKey}};
   std::string versionKey;
   GetStringProp(env, cfg, "versionKey", &versionKey);
   if (strlen(versionKey.c_str()) != versionKey.size()) {
@@ -377,6 +387,9 @@ napi_value StoreNew(napi_env env, napi_callback_info info) {
   c.hash_key = hashKey.c_str();
   c.ttl_key = ttlKey.c_str();
   c.version_key = versionKey.empty() ? nullptr : versionKey.c_str();
+  c.user_key = userKey.empty() ? nullptr : userKey.c_str();
+  c.created_key = createdKey.empty() ? nullptr : createdKey.c_str();
+  c.report_capacity = GetBoolProp(env, cfg, "reportCapacity") ? 1 : 0;
   c.consistent_read = GetBoolProp(env, cfg, "consistentRead") ? 1 : 0;
   constexpr long long kMaxMs = 2147483647LL;  // lib/config.js LIMITS
   c.max_attempts = (int)GetIntProp(env, cfg, "maxAttempts", 3, 1, 100);
@@ -513,12 +526,31 @@ bool CondArgs(napi_env env, napi_value require_exists, napi_value expect_version
   return true;
 }
 
-// put(key, sessionJson, expiresEpochSeconds, newVersion?, requireExists?, expectVersion?) -> Promise<void>
+// The attributes a write keeps: user (undefined: leave alone; null: remove; a string: set) and
+// createdAt (epoch seconds written once; undefined or -1: none).
+bool AttrArgs(napi_env env, napi_value user, napi_value created, ddbs_request* r) {
+  napi_valuetype t = TypeOf(env, user);
+  if (t == napi_null) {
+    r->user_mode = 2;
+  } else if (t == napi_string) {
+    if (!CopyString(env, user, &r->user_id, &r->user_id_len)) return false;
+    r->user_mode = 1;
+  } else if (t != napi_undefined) {
+    return false;
+  }
+  int64_t c = -1;
+  if (!IntArg(env, created, -1, &c) || c < -1) return false;
+  r->created_at = c;
+  return true;
+}
+
+// put(key, sessionJson, expiresEpochSeconds, newVersion?, requireExists?, expectVersion?, user?, createdAt?) -> Promise<string>
 //   newVersion: the version attribute written (absent: none); requireExists: the item must exist;
 //   expectVersion: -2 no version condition, -1 the item must have none, >= 0 it must equal it.
+//   Written as an UpdateItem (SET of the whole session), so attributes it does not own stay.
 napi_value StorePut(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  size_t argc = 8;
+  napi_value argv[8] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
   NativeStore* ns = Receiver(env, info, &argc, argv);
   if (!ns) return nullptr;
   ddbs_request* r = ddbs_request_new(DDBS_OP_PUT_ITEM, "PutItem");
@@ -526,9 +558,9 @@ napi_value StorePut(napi_env env, napi_callback_info info) {
   if (!r || argc < 3 || !CopyString(env, argv[0], &r->key, &r->key_len) ||
       !CopyString(env, argv[1], &r->session, &r->session_len) || TypeOf(env, argv[2]) != napi_number ||
       napi_get_value_int64(env, argv[2], &expires) != napi_ok || !IntArg(env, argv[3], 0, &version) || version < 0 ||
-      !CondArgs(env, argv[4], argv[5], r)) {
+      !CondArgs(env, argv[4], argv[5], r) || !AttrArgs(env, argv[6], argv[7], r)) {
     ddbs_request_free(r);
-    return Rejected(env, "InvalidArgument", "put(key, json, expires, version?, requireExists?, expectVersion?): bad arguments");
+    return Rejected(env, "InvalidArgument", "put(key, json, expires, version?, requireExists?, expectVersion?, user?, createdAt?): bad arguments");
   }
   r->expires = expires;
   r->versioned = version > 0;
@@ -541,8 +573,8 @@ napi_value StorePut(napi_env env, napi_callback_info info) {
 //        JSON object of the fields to set; removeJson: a JSON array of the names to remove), the
 //        expiry, and (versioned) the version + 1; conditions as put's.
 napi_value StoreUpdate(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  size_t argc = 9;
+  napi_value argv[9] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
   NativeStore* ns = Receiver(env, info, &argc, argv);
   if (!ns) return nullptr;
   ddbs_request* r = ddbs_request_new(DDBS_OP_UPDATE_ITEM, "UpdateItem");
@@ -551,10 +583,10 @@ napi_value StoreUpdate(napi_env env, napi_callback_info info) {
   if (ok && TypeOf(env, argv[1]) != napi_null) ok = CopyString(env, argv[1], &r->set_json, &r->set_len);
   if (ok && TypeOf(env, argv[2]) != napi_null) ok = CopyString(env, argv[2], &r->remove_json, &r->remove_len);
   ok = ok && TypeOf(env, argv[3]) == napi_number && napi_get_value_int64(env, argv[3], &expires) == napi_ok &&
-       CondArgs(env, argv[5], argv[6], r);
+       CondArgs(env, argv[5], argv[6], r) && AttrArgs(env, argv[7], argv[8], r);
   if (!ok) {
     ddbs_request_free(r);
-    return Rejected(env, "InvalidArgument", "update(key, set, remove, expires, versioned, requireExists, expectVersion): bad arguments");
+    return Rejected(env, "InvalidArgument", "update(key, set, remove, expires, versioned, requireExists, expectVersion, user?, createdAt?): bad arguments");
   }
   r->expires = expires;
   r->versioned = BoolArg(env, argv[4]) ? 1 : 0;

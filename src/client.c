@@ -24,7 +24,8 @@
 
 struct ddbs_client {
   /* immutable after new() */
-  char *url, *host, *region, *table, *hash_key, *ttl_key, *version_key, *user_agent, *request_target;
+  char *url, *host, *region, *table, *hash_key, *ttl_key, *version_key, *user_key, *created_key, *user_agent,
+      *request_target;
   ddbs_buf proxy_auth; /* a forward proxy's Proxy-Authorization value (wiped) */
   ddbs_endpoint ep;    /* points into the strings above */
   int max_attempts;
@@ -455,6 +456,8 @@ ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notif
   c->hash_key = ddbs_strdup(cfg->hash_key);
   c->ttl_key = ddbs_strdup(cfg->ttl_key);
   c->version_key = ddbs_strdup(cfg->version_key);
+  c->user_key = ddbs_strdup(cfg->user_key);
+  c->created_key = ddbs_strdup(cfg->created_key);
   c->user_agent = ddbs_strdup(cfg->user_agent);
   c->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : 1;
   c->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 1000;
@@ -468,7 +471,8 @@ ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notif
   c->rng = (uint64_t)uv_hrtime() ^ (uint64_t)(uintptr_t)c ^ 0x9E3779B97F4A7C15ULL;
   if (!c->rng) c->rng = 1;
   if (!c->url || !c->host || !c->region || !c->table || !c->hash_key || !c->ttl_key ||
-      (cfg->user_agent && !c->user_agent) || (cfg->version_key && !c->version_key)) {
+      (cfg->user_agent && !c->user_agent) || (cfg->version_key && !c->version_key) ||
+      (cfg->user_key && !c->user_key) || (cfg->created_key && !c->created_key)) {
     snprintf(err, errlen, "out of memory");
     goto fail;
   }
@@ -508,7 +512,10 @@ ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notif
       .hash_key = c->hash_key,
       .ttl_key = c->ttl_key,
       .version_key = c->version_key,
+      .user_key = c->user_key,
+      .created_key = c->created_key,
       .consistent_read = cfg->consistent_read,
+      .report_capacity = cfg->report_capacity,
   };
   c->multi = curl_multi_init();
   if (!c->multi) {
@@ -631,6 +638,8 @@ void ddbs_client_free(ddbs_client *c) {
   free(c->hash_key);
   free(c->ttl_key);
   free(c->version_key);
+  free(c->user_key);
+  free(c->created_key);
   free(c->user_agent);
   free(c->request_target);
   uv_mutex_destroy(&c->lock);

@@ -28,6 +28,9 @@ typedef struct ddbs_client_config {
   const char *hash_key;
   const char *ttl_key;
   const char *version_key;   /* the version attribute (conditional writes); NULL: none */
+  const char *user_key;      /* the user attribute (users option); NULL: none */
+  const char *created_key;   /* the creation time attribute; NULL: none */
+  int report_capacity;       /* ask every data-plane request for ReturnConsumedCapacity TOTAL */
   int consistent_read;
   int max_attempts;          /* 1 .. 100 */
   long connect_timeout_ms;   /* per connection attempt */

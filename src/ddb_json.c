@@ -262,9 +262,47 @@ static int check_version_name(const char *hash_key, const char *ttl_key, const c
   return 0;
 }
 
+/* A top-level attribute's name (ddbs_item_attrs): not empty, UTF-8, none of the store's own. */
+static int check_attr_name(const char *what, const char *name, const char *hash_key, const char *ttl_key,
+                           const char *version_key, const char *other, char *err, size_t errlen) {
+  int rc = check_name(what, name, err, errlen);
+  if (rc != 0) return rc;
+  if (strcmp(name, SESSION_ATTR) == 0 || strcmp(name, hash_key) == 0 || (ttl_key && strcmp(name, ttl_key) == 0) ||
+      (version_key && strcmp(name, version_key) == 0) || (other && strcmp(name, other) == 0))
+    return ddbs_fail(err, errlen, DDBS_E_INPUT, "the %s \"%.64s\" is already the name of another attribute", what,
+                     name);
+  return 0;
+}
+
+static int check_item_attrs(const char *hash_key, const char *ttl_key, const ddbs_write_cond *cond, char *err,
+                            size_t errlen) {
+  const ddbs_item_attrs *a = cond->attrs;
+  int rc = 0;
+  if (a->user_key) {
+    rc = check_attr_name("user attribute name", a->user_key, hash_key, ttl_key, cond->version_key, a->created_key,
+                         err, errlen);
+    if (rc == 0 && a->user_value &&
+        (a->user_len == 0 || a->user_len > DDBS_MAX_USER_BYTES ||
+         !ddbs_utf8_valid((const unsigned char *)a->user_value, a->user_len)))
+      rc = ddbs_fail(err, errlen, DDBS_E_INPUT, "the user id is empty, not UTF-8 or longer than %d bytes",
+                     DDBS_MAX_USER_BYTES);
+  }
+  if (rc == 0 && a->created_key) {
+    rc = check_attr_name("creation time attribute name", a->created_key, hash_key, ttl_key, cond->version_key,
+                         a->user_key, err, errlen);
+    if (rc == 0 && a->created_at < 0) rc = ddbs_fail(err, errlen, DDBS_E_INPUT, "the creation time is negative");
+  }
+  return rc;
+}
+
 int ddbs_check_cond(const char *hash_key, const char *ttl_key, const ddbs_write_cond *cond, int is_put,
                     char *err, size_t errlen) {
   if (!cond) return 0;
+  if (cond->attrs) {
+    if (is_put) return ddbs_fail(err, errlen, DDBS_E_INPUT, "PutItem cannot keep the user or creation attributes");
+    int rc = check_item_attrs(hash_key, ttl_key, cond, err, errlen);
+    if (rc != 0) return rc;
+  }
   if (cond->version_key) {
     int rc = check_version_name(hash_key, ttl_key, cond->version_key, err, errlen);
     if (rc != 0) return rc;
@@ -1339,6 +1377,105 @@ done:
   return rc;
 }
 
+/* ---- answers: consumed capacity, the session's type ------------------------------------ */
+
+/* A ConsumedCapacity object at f->pos: adds its CapacityUnits (a number) to *units. */
+static int capacity_object(fast_t *f, double *units) {
+  str_t st;
+  if (!expect(f, '{')) return DECLINED;
+  if (peek(f) == '}') return f->pos++, 0;
+  for (;;) {
+    if (scan_key(f, &st) != 0) return DECLINED;
+    int is = key_is(f, &st, "CapacityUnits", 13);
+    if (is < 0) return DDBS_E_NOMEM;
+    if (is && peek(f) != '"' && peek(f) != '{' && peek(f) != '[') {
+      size_t n = ddbs_json_number_len(f->s + f->pos, f->len - f->pos);
+      double v;
+      if (n == 0 || ddbs_parse_number_text((const char *)f->s + f->pos, n, &v) != 0) return DECLINED;
+      f->pos += n;
+      if (v >= 0 && v < 1e12) *units += v;
+    } else if (skip_value(f, 3) != 0) {
+      return DECLINED;
+    }
+    if (!expect(f, ',')) break;
+  }
+  return expect(f, '}') ? 0 : DECLINED;
+}
+
+int ddbs_parse_consumed_capacity(const char *body, size_t len, double *units) {
+  ddbs_buf none = DDBS_BUF_INIT;
+  fast_t f;
+  str_t st;
+  int rc = DECLINED;
+  *units = 0;
+  if (!body) return DDBS_E_RESPONSE;
+  fast_init(&f, body, len, &none);
+  if (!expect(&f, '{')) goto done;
+  if (peek(&f) == '}') {
+    rc = 0;
+    goto done;
+  }
+  for (;;) {
+    if (scan_key(&f, &st) != 0) goto done;
+    int is = key_is(&f, &st, "ConsumedCapacity", 16);
+    if (is < 0) goto done;
+    if (is && peek(&f) == '{') {
+      if (capacity_object(&f, units) != 0) goto done;
+    } else if (is && peek(&f) == '[') { /* BatchWriteItem, TransactWriteItems: one per table */
+      f.pos++;
+      if (peek(&f) != ']') {
+        do {
+          if (capacity_object(&f, units) != 0) goto done;
+        } while (expect(&f, ','));
+      }
+      if (!expect(&f, ']')) goto done;
+    } else if (skip_value(&f, 2) != 0) {
+      goto done;
+    }
+    if (!expect(&f, ',')) break;
+  }
+  if (expect(&f, '}')) rc = 0;
+done:
+  fast_free(&f);
+  ddbs_buf_free(&none);
+  if (rc != 0) *units = 0;
+  return rc == 0 ? 0 : DDBS_E_RESPONSE;
+}
+
+int ddbs_get_item_session_is_blob(const char *body, size_t len) {
+  ddbs_buf none = DDBS_BUF_INIT;
+  fast_t f;
+  str_t st;
+  int blob = 0;
+  char tag[5];
+  if (!body) return 0;
+  fast_init(&f, body, len, &none);
+  if (!expect(&f, '{') || peek(&f) == '}') goto done;
+  for (;;) {
+    if (scan_key(&f, &st) != 0) goto done;
+    int is = key_is(&f, &st, "Item", 4);
+    if (is < 0) goto done;
+    if (is) {
+      if (!expect(&f, '{') || peek(&f) == '}') goto done;
+      for (;;) {
+        if (scan_key(&f, &st) != 0) goto done;
+        int sess = key_is(&f, &st, SESSION_ATTR, sizeof SESSION_ATTR - 1);
+        if (sess < 0) goto done;
+        if (sess) {
+          blob = expect(&f, '{') && read_tag(&f, tag) == 0 && strcmp(tag, "B") == 0;
+          goto done;
+        }
+        if (skip_value(&f, 3) != 0 || !expect(&f, ',')) goto done;
+      }
+    }
+    if (skip_value(&f, 2) != 0 || !expect(&f, ',')) goto done;
+  }
+done:
+  fast_free(&f);
+  ddbs_buf_free(&none);
+  return blob;
+}
+
 /* ---- one pass: PutItem ----------------------------------------------------------------- */
 
 /* The session value at f->pos as an AttributeValue, adding its size; depth as write_value_attr's. */
@@ -2001,6 +2138,39 @@ nomem:
 cleanup:
   if (rc != 0) ddbs_truncate_buf(out, start);
   tp_free(&t);
+  return rc;
+}
+
+/* ---- the session as one attribute value (for ddb_update.c) -------------------------------- */
+
+int ddbs_session_value(const char *json, size_t len, ddbs_buf *out, size_t *size, char *err, size_t errlen) {
+  size_t start = out->len, at;
+  const char *why;
+  fast_t f;
+  twopass_t t;
+  int rc;
+  if (!json) return ddbs_fail(err, errlen, DDBS_E_INPUT, "no session JSON");
+  if (ddbs_buf_reserve(out, len + len / 2 + 64) != 0) return ddbs_fail_nomem(err, errlen);
+  fast_init(&f, json, len, out); /* one pass first, as PutItem's converter */
+  rc = put_value(&f, 1);
+  if (rc == 0 && (skip_ws(&f), f.pos != f.len)) rc = DECLINED;
+  *size = f.size;
+  fast_free(&f);
+  if (rc == 0) {
+    out->data[out->len] = '\0';
+    return 0;
+  }
+  ddbs_truncate_buf(out, start);
+  if (rc == DDBS_E_NOMEM) return ddbs_fail_nomem(err, errlen);
+  const unsigned char *s = (const unsigned char *)json;
+  if ((why = json_validate(s, len, V_JANSSON | V_INT_AS_REAL, 1, &at)) != NULL)
+    return ddbs_fail(err, errlen, DDBS_E_INPUT, "session is not valid JSON: %s at byte %zu", why, at);
+  tp_init(&t, json, len, out);
+  rc = tp_put(&t, ws_end(s, len, 0), 1, err, errlen);
+  *size = t.f.size;
+  tp_free(&t);
+  if (rc != 0) ddbs_truncate_buf(out, start);
+  else if (out->data) out->data[out->len] = '\0';
   return rc;
 }
 

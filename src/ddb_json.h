@@ -50,12 +50,28 @@
  * and there is none when neither applies. DDBS_E_INPUT: an expect_version other than -2 without a
  * version_key, an expect_version below -2 or above DDBS_MAX_VERSION, a version_key that is empty,
  * not UTF-8, or named "session" or as the hash key or the ttl attribute (when ttl_key is given). */
+/* Top-level attributes an UpdateItem keeps beside the session (ddbs_body_update_item,
+ * ddbs_body_write_session; PutItem refuses them): the user attribute, set to user_value or removed
+ * when user_value is NULL (SET #u = :u / REMOVE #u), and the creation time, written only when the
+ * item has none (SET #c = if_not_exists(#c, :c)). DDBS_E_INPUT: a name that is empty, not UTF-8,
+ * or the same as the hash key, ttl, version, session or the other one; a user_value that is empty,
+ * not UTF-8 or longer than DDBS_MAX_USER_BYTES; a created_at below 0. */
+#define DDBS_MAX_USER_BYTES 1024
+typedef struct ddbs_item_attrs {
+  const char *user_key;    /* NULL: the user attribute is left alone */
+  const char *user_value;  /* user_len bytes of UTF-8; NULL: remove the attribute */
+  size_t user_len;
+  const char *created_key; /* NULL: no creation time */
+  long long created_at;    /* epoch seconds */
+} ddbs_item_attrs;
+
 typedef struct ddbs_write_cond {
   const char *version_key; /* the version attribute's name (e.g. "version"); NULL: no version handling at all */
   long long new_version;   /* put: the version written (1 .. DDBS_MAX_VERSION); update: ignored (the update increments) */
   int require_exists;      /* nonzero: the item must exist (attribute_exists on the hash key) */
   long long expect_version;/* -2: no version condition; -1: the item must have no version attribute
                               (attribute_not_exists); >= 0: the version attribute must equal it */
+  const ddbs_item_attrs *attrs; /* update and write_session only; NULL: none */
 } ddbs_write_cond;
 
 /* Request bodies (compact JSON, appended to out). key is UTF-8 of key_len bytes. */
@@ -115,6 +131,22 @@ int ddbs_body_update_item(const char *table, const char *hash_key, const char *k
                           const char *ttl_key, long long expires, const char *set_json, size_t set_len,
                           const char *remove_json, size_t remove_len, const ddbs_write_cond *cond,
                           ddbs_buf *out, char *err, size_t errlen);
+/* The whole session as an UpdateItem (ddb_update.c): every write of a whole session goes this way,
+ * so that the attributes it does not own (the creation time, anything else on the item) stay.
+ *   session_json  the session's JSON text, stored as a map (converted as ddbs_body_put_item does),
+ *   or blob_b64   (when session_json is NULL) the base64 text of a stored blob of blob_len bytes,
+ *                 stored as a binary attribute {"B": blob_b64}.
+ *   cond          NULL, or the conditions; with a version_key and new_version >= 1 the version is
+ *                 set to new_version (as PutItem would), with new_version 0 it is left as it is (a
+ *                 touch); attrs as in ddbs_item_attrs.
+ * Expression: SET #s = :s, #t = :t, #ver = :nv, #u = :u, #c = if_not_exists(#c, :c) REMOVE #u
+ * (each part when it applies), the condition as ddbs_write_cond says; :s is the last value of
+ * ExpressionAttributeValues. DDBS_E_INPUT and DDBS_E_TOO_LARGE as ddbs_body_put_item_cond (the item
+ * size counts the key, the session, the ttl, the version and the user attribute). */
+int ddbs_body_write_session(const char *table, const char *hash_key, const char *key, size_t key_len,
+                            const char *ttl_key, long long expires, const char *session_json, size_t session_len,
+                            const char *blob_b64, size_t b64_len, size_t blob_len, const ddbs_write_cond *cond,
+                            ddbs_buf *out, char *err, size_t errlen);
 int ddbs_body_delete_item(const char *table, const char *hash_key, const char *key, size_t key_len,
                           ddbs_buf *out, char *err, size_t errlen);
 
@@ -145,6 +177,15 @@ int ddbs_parse_get_item(const char *body, size_t len, const char *hash_key, cons
  * "prefix#"), DDBS_E_RESPONSE otherwise (code and message then empty). */
 int ddbs_parse_error(const char *body, size_t len, char *code, size_t code_size, char *message,
                      size_t message_size);
+
+/* The capacity units an answer reports (ReturnConsumedCapacity TOTAL): the top-level
+ * "ConsumedCapacity" object's CapacityUnits, or the sum over an array of them (BatchWriteItem).
+ * *units = 0 when there is none. 0, or DDBS_E_RESPONSE when the body is not a readable object. */
+int ddbs_parse_consumed_capacity(const char *body, size_t len, double *units);
+
+/* 1 when a GetItem answer's Item holds the "session" attribute as a binary value {"B": ...} (a
+ * stored blob: compressed or encrypted), 0 otherwise (for a body ddbs_parse_get_item accepted). */
+int ddbs_get_item_session_is_blob(const char *body, size_t len);
 
 /* Is body[0..len) exactly one JSON object (RFC 8259; JSON whitespace around it allowed)? Strings
  * must be valid UTF-8 with valid escapes (a \u escape of a lone surrogate is refused, as jansson

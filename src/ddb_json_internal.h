@@ -103,6 +103,10 @@ void ddbs_fields_free(ddbs_fields *fl);
  * value converted as a session's value at nesting level 2; remove_json (an array of strings) ->
  * its names, repeats included. Empty names and names with U+0000 are refused. 0, DDBS_E_INPUT or
  * DDBS_E_NOMEM (err says why). Two passes, as ddbs_twopass_body_put_item. */
+/* The session's JSON text as one AttributeValue (what PutItem writes as the "session" attribute),
+ * appended to out, and its DynamoDB size in *size. One pass, else two (as the PutItem converters).
+ * 0, DDBS_E_INPUT or DDBS_E_NOMEM (err says why); out is left as it was on failure. */
+int ddbs_session_value(const char *json, size_t len, ddbs_buf *out, size_t *size, char *err, size_t errlen);
 int ddbs_read_set_fields(const char *json, size_t len, ddbs_fields *fl, char *err, size_t errlen);
 int ddbs_read_remove_fields(const char *json, size_t len, ddbs_fields *fl, char *err, size_t errlen);
 

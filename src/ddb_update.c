@@ -95,6 +95,40 @@ static int n_member(ddbs_buf *b, const char *ph, long long v, size_t *subst) {
   return value_member(b, ph, t, (size_t)n, ddbs_number_text_size(t + 6, (size_t)n - 8), subst);
 }
 
+/* Does a have SET actions (the user set, the creation time) or a REMOVE action (the user)? */
+#define ATTRS_SET(a) ((a) && (((a)->user_key && (a)->user_value) || (a)->created_key))
+#define ATTRS_REMOVE(a) ((a) && (a)->user_key && !(a)->user_value)
+
+/* The SET actions of a (", " between actions, *sep counts them), with their names and values,
+ * adding to *ops, *subst and, for the user attribute, to the item's *size. 0 or -1. */
+static int attrs_set(const ddbs_item_attrs *a, ddbs_buf *expr, int *sep, ddbs_buf *names, ddbs_buf *values,
+                     size_t *subst, size_t *ops, size_t *size) {
+  if (!ATTRS_SET(a)) return 0;
+  if (a->user_key && a->user_value) {
+    ddbs_buf v = DDBS_BUF_INIT;
+    int rc = ddbs_buf_append(&v, "{\"S\":", 5) != 0 || ddbs_write_json_string(&v, a->user_value, a->user_len) != 0 ||
+                     ddbs_buf_append_char(&v, '}') != 0 ||
+                     ((*sep)++ && ddbs_buf_append(expr, ", ", 2) != 0) || ddbs_buf_append_str(expr, "#u = :u") != 0 ||
+                     name_member(names, "#u", a->user_key, strlen(a->user_key), subst) != 0 ||
+                     value_member(values, ":u", v.data, v.len, a->user_len, subst) != 0
+                 ? -1
+                 : 0;
+    ddbs_buf_free(&v);
+    if (rc != 0) return -1;
+    *size += strlen(a->user_key) + a->user_len;
+    (*ops)++;
+  }
+  if (a->created_key) {
+    if (((*sep)++ && ddbs_buf_append(expr, ", ", 2) != 0) ||
+        ddbs_buf_append_str(expr, "#c = if_not_exists(#c, :c)") != 0 ||
+        name_member(names, "#c", a->created_key, strlen(a->created_key), subst) != 0 ||
+        n_member(values, ":c", a->created_at, subst) != 0)
+      return -1;
+    *ops += 2;
+  }
+  return 0;
+}
+
 int ddbs_body_update_item(const char *table, const char *hash_key, const char *key, size_t key_len,
                           const char *ttl_key, long long expires, const char *set_json, size_t set_len,
                           const char *remove_json, size_t remove_len, const ddbs_write_cond *cond,
@@ -104,6 +138,7 @@ int ddbs_body_update_item(const char *table, const char *hash_key, const char *k
   unsigned char *keep = NULL;
   size_t start = out->len, kept = 0, ops = 0, subst = 0, fi = 0, i;
   int with_ttl = ttl_key != NULL && expires >= 0, with_version = cond != NULL && cond->version_key != NULL;
+  const ddbs_item_attrs *attrs = cond ? cond->attrs : NULL;
   int named_s = 0, sep = 0;
   char ph[32], vph[32], tn[24];
   int rc = ddbs_check_put_args(table, hash_key, key, key_len, ttl_key, with_ttl, err, errlen);
@@ -113,7 +148,7 @@ int ddbs_body_update_item(const char *table, const char *hash_key, const char *k
   if (rc != 0) goto cleanup;
   if (!(keep = calloc(rem.n ? rem.n : 1, 1))) goto nomem;
   if ((rc = check_names(&set, &rem, keep, &kept, err, errlen)) != 0) goto cleanup;
-  if (set.n == 0 && kept == 0 && !with_ttl && !with_version) {
+  if (set.n == 0 && kept == 0 && !with_ttl && !with_version && !ATTRS_SET(attrs) && !ATTRS_REMOVE(attrs)) {
     rc = ddbs_fail(err, errlen, DDBS_E_INPUT, "nothing to update: no field to set or remove, no ttl, no version");
     goto cleanup;
   }
@@ -129,7 +164,7 @@ int ddbs_body_update_item(const char *table, const char *hash_key, const char *k
 
   /* SET #s.#f0 = :v0, ..., #t = :t, #ver = if_not_exists(#ver, :zero) + :one REMOVE #s.#f<k>, ... */
 #define EXPR(lit) (ddbs_buf_append(&expr, lit, sizeof(lit) - 1) != 0)
-  if ((set.n > 0 || with_ttl || with_version) && EXPR("SET ")) goto nomem;
+  if ((set.n > 0 || with_ttl || with_version || ATTRS_SET(attrs)) && EXPR("SET ")) goto nomem;
   for (i = 0; i < set.n; i++, fi++) {
     const ddbs_field *f = &set.f[i];
     snprintf(ph, sizeof ph, "#f%zu", fi);
@@ -154,9 +189,14 @@ int ddbs_body_update_item(const char *table, const char *hash_key, const char *k
       goto nomem;
     ops += 3; /* the action, if_not_exists, + */
   }
-  if (kept > 0) {
+  if (attrs_set(attrs, &expr, &sep, &names, &values, &subst, &ops, &size) != 0) goto nomem;
+  if (kept > 0 || ATTRS_REMOVE(attrs)) {
     if ((expr.len > 0 && EXPR(" ")) || EXPR("REMOVE ")) goto nomem;
     sep = 0;
+    if (ATTRS_REMOVE(attrs)) {
+      if (EXPR("#u") || name_member(&names, "#u", attrs->user_key, strlen(attrs->user_key), &subst) != 0) goto nomem;
+      sep++, ops++;
+    }
     for (i = 0; i < rem.n; i++) {
       if (!keep[i]) continue;
       const ddbs_field *f = &rem.f[i];
@@ -183,6 +223,91 @@ cleanup:
   free(keep);
   ddbs_fields_free(&set);
   ddbs_fields_free(&rem);
+  ddbs_buf_free(&expr);
+  ddbs_buf_free(&cexpr);
+  ddbs_buf_free(&names);
+  ddbs_buf_free(&values);
+  return rc;
+}
+
+int ddbs_body_write_session(const char *table, const char *hash_key, const char *key, size_t key_len,
+                            const char *ttl_key, long long expires, const char *session_json, size_t session_len,
+                            const char *blob_b64, size_t b64_len, size_t blob_len, const ddbs_write_cond *cond,
+                            ddbs_buf *out, char *err, size_t errlen) {
+  ddbs_buf expr = DDBS_BUF_INIT, cexpr = DDBS_BUF_INIT, names = DDBS_BUF_INIT, values = DDBS_BUF_INIT;
+  size_t start = out->len, ops = 1, subst = 0, vsize = 0;
+  int with_ttl = ttl_key != NULL && expires >= 0;
+  int set_version = cond != NULL && cond->version_key != NULL && cond->new_version > 0;
+  const ddbs_item_attrs *attrs = cond ? cond->attrs : NULL;
+  int sep = 1;
+  char tn[24];
+  int rc = ddbs_check_put_args(table, hash_key, key, key_len, ttl_key, with_ttl, err, errlen);
+  if (rc == 0) rc = ddbs_check_cond(hash_key, ttl_key, cond, 0, err, errlen);
+  if (rc == 0 && cond && cond->version_key && (cond->new_version < 0 || cond->new_version > DDBS_MAX_VERSION))
+    rc = ddbs_fail(err, errlen, DDBS_E_INPUT, "the version to write, %lld, is not from 0 to 2^53 - 1",
+                   cond->new_version);
+  if (rc == 0 && !session_json && !blob_b64) rc = ddbs_fail(err, errlen, DDBS_E_INPUT, "no session to write");
+  if (rc != 0) return rc;
+
+  /* the item's size: the key, the session, the ttl, the version, the user (a lower bound: what
+   * else the item holds is not known here) */
+  size_t size = strlen(hash_key) + key_len + (sizeof SESSION_ATTR - 1);
+  int tnlen = with_ttl ? snprintf(tn, sizeof tn, "%lld", expires) : 0;
+  if (with_ttl) size += strlen(ttl_key) + ddbs_number_text_size(tn, (size_t)tnlen);
+
+#define EXPR(lit) (ddbs_buf_append(&expr, lit, sizeof(lit) - 1) != 0)
+  if (EXPR("SET #s = :s") || name_member(&names, "#s", SESSION_ATTR, sizeof SESSION_ATTR - 1, &subst) != 0)
+    goto nomem;
+  if (with_ttl && (EXPR(", #t = :t") || name_member(&names, "#t", ttl_key, strlen(ttl_key), &subst) != 0 ||
+                   n_member(&values, ":t", expires, &subst) != 0))
+    goto nomem;
+  ops += with_ttl;
+  if (set_version) {
+    char vn[24];
+    int vlen = snprintf(vn, sizeof vn, "%lld", cond->new_version);
+    if (EXPR(", #ver = :nv") || name_member(&names, "#ver", cond->version_key, strlen(cond->version_key), &subst) != 0 ||
+        n_member(&values, ":nv", cond->new_version, &subst) != 0)
+      goto nomem;
+    size += strlen(cond->version_key) + ddbs_number_text_size(vn, (size_t)vlen);
+    ops++;
+  }
+  if (attrs_set(attrs, &expr, &sep, &names, &values, &subst, &ops, &size) != 0) goto nomem;
+  if (ATTRS_REMOVE(attrs)) {
+    if (EXPR(" REMOVE #u") || name_member(&names, "#u", attrs->user_key, strlen(attrs->user_key), &subst) != 0)
+      goto nomem;
+    ops++;
+  }
+#undef EXPR
+  if (ddbs_write_condition(hash_key, cond, set_version, &cexpr, &names, &values, &subst) != 0) goto nomem;
+  if ((rc = ddbs_check_update_limits(expr.len, ops, subst, err, errlen)) != 0) goto cleanup;
+
+  /* the body; ExpressionAttributeValues ends with :s, written straight into it */
+  if (ddbs_buf_reserve(out, (session_json ? session_len + session_len / 2 : b64_len) + expr.len + cexpr.len +
+                                names.len + values.len + key_len + 256) != 0 ||
+      ddbs_write_body_start(table, "Key", hash_key, key, key_len, out) != 0 || ddbs_buf_append_char(out, '}') != 0 ||
+      ddbs_write_expressions(&expr, &cexpr, &names, NULL, out) != 0)
+    goto nomem;
+  out->len--; /* (the body's closing '}': the values follow) */
+  if (ddbs_buf_append_str(out, ",\"ExpressionAttributeValues\":{") != 0 ||
+      (values.len > 0 && (ddbs_buf_append(out, values.data, values.len) != 0 || ddbs_buf_append_char(out, ',') != 0)) ||
+      ddbs_buf_append_str(out, "\":s\":") != 0)
+    goto nomem;
+  if (session_json) {
+    if ((rc = ddbs_session_value(session_json, session_len, out, &vsize, err, errlen)) != 0) goto cleanup;
+  } else {
+    if (ddbs_buf_append_str(out, "{\"B\":\"") != 0 || ddbs_buf_append(out, blob_b64, b64_len) != 0 ||
+        ddbs_buf_append_str(out, "\"}") != 0)
+      goto nomem;
+    vsize = blob_len;
+  }
+  if (ddbs_buf_append(out, "}}", 2) != 0) goto nomem;
+  size += vsize;
+  if (size > DDBS_MAX_ITEM_SIZE) rc = ddbs_fail_too_large(size, err, errlen);
+  goto cleanup;
+nomem:
+  rc = ddbs_fail_nomem(err, errlen);
+cleanup:
+  if (rc != 0) ddbs_truncate_buf(out, start);
   ddbs_buf_free(&expr);
   ddbs_buf_free(&cexpr);
   ddbs_buf_free(&names);

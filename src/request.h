@@ -74,12 +74,24 @@ struct ddbs_request {
   long long new_version;
   int require_exists;       /* the item must exist */
   long long expect_version; /* -2 no version condition; -1 the item must have none; >= 0 equal */
+  /* the top-level attributes a write keeps (with the endpoint's user_key / created_key) */
+  int user_mode;            /* 0 leave the user attribute alone; 1 set it to user; 2 remove it */
+  char *user_id;            /* user_mode 1: the user id, UTF-8 */
+  size_t user_id_len;
+  long long created_at;     /* epoch seconds written once (if_not_exists); < 0: none */
   ddbs_buf body;     /* raw: the body; others: built on the worker thread */
   void *user;        /* the owner's pointer, untouched */
 
   /* --- result (valid once taken back from the client) --- */
   int status;
-  ddbs_buf result; /* get: "<version>:<session JSON>" (version -1: none) */
+  /* DDBS_OK / DDBS_NOT_FOUND: DDBS_RESULT_META bytes (spaces) the owner may fill, then for a get
+   * the session JSON, for a raw call the answer body, for the others nothing */
+  ddbs_buf result;
+  long long version;  /* get: the item's version (-1: none) */
+  int stored_blob;    /* get: the session was stored as a blob (compressed or encrypted) */
+  int unreadable;     /* get: a stored blob that does not decode (DDBS_NOT_FOUND) */
+  double capacity;    /* capacity units the answers reported (ReturnConsumedCapacity), all attempts */
+  int throttles;      /* attempts refused by throttling */
   char err_code[64]; /* a DynamoDB error name, or a local one (errors.h) */
   char err_message[512];
   char request_id[96];
@@ -132,8 +144,12 @@ typedef struct ddbs_endpoint {
   const char *proxy_auth;     /* a Proxy-Authorization value for a forward proxy, or NULL */
   const char *user_agent;     /* or NULL */
   const char *table, *hash_key, *ttl_key, *version_key;
+  const char *user_key, *created_key; /* the user and creation attributes (NULL: none) */
   int consistent_read;
+  int report_capacity;                /* ask for ReturnConsumedCapacity TOTAL */
 } ddbs_endpoint;
+
+#define DDBS_RESULT_META 48 /* bytes reserved at the start of a result (see ddbs_request.result) */
 
 /* The operation's body (GetItem/PutItem/DeleteItem from the key and session; raw: as given).
  * 0, or -1 with r failed (SessionTooLarge, InvalidSession, OutOfMemory). */

@@ -251,9 +251,9 @@ test('adversarial server', { concurrency: true }, async (top) => {
     }),
 
     // ---------------------------------------------------------------- 4: 200 answers that are not JSON
-    top.test('a 200 answer that is not JSON to PutItem or DeleteItem: set() and destroy() reject with InvalidResponse', { concurrency: true }, async (t) => {
+    top.test('a 200 answer that is not JSON to UpdateItem or DeleteItem: set() and destroy() reject with InvalidResponse', { concurrency: true }, async (t) => {
       const bodies = [['an HTML page', '<html><body>maintenance</body></html>'], ['truncated JSON', '{"truncated']];
-      await Promise.all(bodies.flatMap(([label, body]) => [['PutItem', 'set'], ['DeleteItem', 'destroy']].map(([target, method]) =>
+      await Promise.all(bodies.flatMap(([label, body]) => [['UpdateItem', 'set'], ['DeleteItem', 'destroy']].map(([target, method]) =>
         t.test(`${method}() answered by ${label}`, async () => {
           const server = await startRawServer();
           const store = new DynamoDBStore(storeOptions(server));

@@ -30,7 +30,7 @@ test('throttling: retried with backoff and recovered', async (t) => {
   const f = server.injectFault({ kind: 'throttle', target: 'GetItem', count: 2 });
   assert.deepEqual(await store.get('k'), { kept: true });
   assert.equal(f.fired, 2);
-  const g = server.injectFault({ kind: 'throttling', target: 'PutItem', count: 1 });
+  const g = server.injectFault({ kind: 'throttling', target: 'UpdateItem', count: 1 });
   await store.set('k2', { v: 2 }, 60000);
   assert.equal(g.fired, 1);
   assert.deepEqual(await store.get('k2'), { v: 2 });
@@ -66,15 +66,15 @@ for (const status of [500, 502, 503, 504]) {
 
 test('connection reset before the request reached the server: retried, written once', async (t) => {
   const { server, store } = await setup(t);
-  const f = server.injectFault({ kind: 'reset-before', target: 'PutItem' });
+  const f = server.injectFault({ kind: 'reset-before', target: 'UpdateItem' });
   await store.set('r1', { v: 'before' }, 60000);
   assert.equal(f.fired, 1);
   assert.deepEqual(await store.get('r1'), { v: 'before' });
 });
 
-test('connection reset after the write reached the server: retried safely (PutItem is idempotent)', async (t) => {
+test('connection reset after the write reached the server: retried safely (a whole-session write is idempotent)', async (t) => {
   const { server, store } = await setup(t);
-  const f = server.injectFault({ kind: 'reset-after', target: 'PutItem' });
+  const f = server.injectFault({ kind: 'reset-after', target: 'UpdateItem' });
   await store.set('r2', { v: 'after' }, 60000);
   assert.equal(f.fired, 1);
   assert.deepEqual(await store.get('r2'), { v: 'after' });
@@ -114,7 +114,7 @@ test('malformed JSON with HTTP 200: a clear error, nothing crashes', async (t) =
   assert.equal(err.code, 'InvalidResponse');
   assert.match(err.message, /GetItem/);
   assert.deepEqual(await store.get('k'), { kept: true }, 'the next request is fine');
-  server.injectFault({ kind: 'malformed', target: 'PutItem' });
+  server.injectFault({ kind: 'malformed', target: 'UpdateItem' });
   assert.equal((await failure(store.set('k3', { a: 1 }, 1000))).code, 'InvalidResponse');
 });
 

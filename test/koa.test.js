@@ -66,7 +66,7 @@ test('koa-session expiry: maxAge elapses, the session is new again', async (t) =
   assert.deepEqual((await c.get('/whoami')).json(), { user: null, count: 0, isNew: true });
 });
 
-// Writes of the session: the whole session (PutItem) or only what changed (UpdateItem).
+// Writes of the session: the whole session or only what changed (both UpdateItem; PutItem from 1.x).
 const writesOf = (server) => (server.stats.byTarget.PutItem || 0) + (server.stats.byTarget.UpdateItem || 0);
 
 test('rolling: every request writes the session again; without it, unchanged sessions are not written', async (t) => {

@@ -42,5 +42,7 @@ void suite_ddb_update(void);
 void suite_crc32(void);
 void suite_http1(void);
 void suite_request(void);
+void suite_blob(void);
+void suite_base64(void);
 
 #endif

@@ -33,6 +33,8 @@ int main(void) {
   suite_crc32();
   suite_http1();
   suite_request();
+  suite_blob();
+  suite_base64();
   if (ctest_skipped)
     printf("%d passed, %d failed, %d skipped\n", ctest_passed, ctest_failed, ctest_skipped);
   else

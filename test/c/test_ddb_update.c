@@ -4,6 +4,8 @@
  * reference (ddb_json_ref.h): the same code, the same bytes, the same sizes in the messages of
  * DDBS_E_TOO_LARGE and DDBS_E_TOO_MANY; every body accepted is JSON without a repeated key, and
  * names every placeholder its expressions use, and no other. */
+/* the tables of conditions below leave ddbs_write_cond.attrs out (NULL) */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -231,18 +233,18 @@ static void test_put_cond(void) {
     ddbs_write_cond cond;
     const char *want; /* after PUT_BASE */
   } cases[] = {
-      {{NULL, 0, 0, -2}, "}}"},
-      {{NULL, 5, 0, -2}, "}}"}, /* (new_version: only with a version_key) */
-      {{"version", 1, 0, -2}, ",\"version\":{\"N\":\"1\"}}}"},
-      {{NULL, 0, 1, -2},
+      {{NULL, 0, 0, -2, NULL}, "}}"},
+      {{NULL, 5, 0, -2, NULL}, "}}"}, /* (new_version: only with a version_key) */
+      {{"version", 1, 0, -2, NULL}, ",\"version\":{\"N\":\"1\"}}}"},
+      {{NULL, 0, 1, -2, NULL},
        "},\"ConditionExpression\":\"attribute_exists(#k)\",\"ExpressionAttributeNames\":{\"#k\":\"id\"}}"},
-      {{"version", 1, 0, -1},
+      {{"version", 1, 0, -1, NULL},
        ",\"version\":{\"N\":\"1\"}},\"ConditionExpression\":\"attribute_not_exists(#ver)\","
        "\"ExpressionAttributeNames\":{\"#ver\":\"version\"}}"},
-      {{"version", 1, 1, -1},
+      {{"version", 1, 1, -1, NULL},
        ",\"version\":{\"N\":\"1\"}},\"ConditionExpression\":\"attribute_exists(#k) AND attribute_not_exists(#ver)\","
        "\"ExpressionAttributeNames\":{\"#k\":\"id\",\"#ver\":\"version\"}}"},
-      {{"version", 6, 0, 5},
+      {{"version", 6, 0, 5, NULL},
        ",\"version\":{\"N\":\"6\"}},\"ConditionExpression\":\"#ver = :ev\",\"ExpressionAttributeNames\":{\"#ver\":"
        "\"version\"},\"ExpressionAttributeValues\":{\":ev\":{\"N\":\"5\"}}}"},
       {{"v.e r", 9007199254740991LL, 1, 0},
@@ -267,7 +269,7 @@ static void test_put_cond(void) {
   CHECK_STREQ(out.data, plain.data);
   CHECK_STREQ(out.data, PUT_BASE "}}");
   /* no ttl; a session the one pass declines (a repeated key) */
-  ddbs_write_cond c = {"version", 3, 1, 2};
+  ddbs_write_cond c = {"version", 3, 1, 2, NULL};
   CHECK(put4(NULL, 100, "{\"a\":1,\"a\":2}", 13, &c, &out, err, sizeof err) == 0);
   CHECK_STREQ(out.data, "{\"TableName\":\"t\",\"Item\":{\"id\":{\"S\":\"k\"},\"session\":{\"M\":{\"a\":{\"N\":\"2\"}}},"
                         "\"version\":{\"N\":\"3\"}},\"ConditionExpression\":\"attribute_exists(#k) AND #ver = :ev\","
@@ -287,14 +289,14 @@ static void test_put_cond(void) {
     if (rc != DDBS_E_INPUT) fprintf(stderr, "    bad cond %zu: rc %d\n", i, rc);
   }
   /* the ttl_key is compared even when no ttl is written (expires < 0) */
-  ddbs_write_cond same = {"exp", 1, 0, -2};
+  ddbs_write_cond same = {"exp", 1, 0, -2, NULL};
   CHECK(put4("exp", -1, sess, strlen(sess), &same, &out, err, sizeof err) == DDBS_E_INPUT);
   CHECK(put4(NULL, -1, sess, strlen(sess), &same, &out, err, sizeof err) == 0);
 
   /* the version attribute counts in the item size: id(2) + k(1) + session(7) + M(3 + 1 + s(1) + S)
    * + exp(3) + 100 (2) = 20 + S; + version(7) + "1" (2) */
   ddbs_buf big = DDBS_BUF_INIT;
-  ddbs_write_cond v1 = {"version", 1, 0, -2};
+  ddbs_write_cond v1 = {"version", 1, 0, -2, NULL};
   for (int with_version = 0; with_version < 2; with_version++) {
     size_t s_len = DDBS_MAX_ITEM_SIZE - 20 - (with_version ? 9 : 0);
     for (int over = 0; over < 2; over++) {
@@ -322,7 +324,7 @@ static void test_update_bodies(void) {
   ddbs_buf out = DDBS_BUF_INIT;
   char err[256];
   /* fields set and removed, the ttl, the version, both conditions */
-  ddbs_write_cond strict = {"version", 0, 1, 4};
+  ddbs_write_cond strict = {"version", 0, 1, 4, NULL};
   CHECK(update2("expires", 1700086400, "{\"views\":2,\"user\":{\"name\":\"x\"}}", "[\"flash\"]", &strict, &out, err,
                 sizeof err) == 0);
   CHECK_STREQ(out.data,
@@ -333,7 +335,7 @@ static void test_update_bodies(void) {
                         "{\"N\":\"2\"},\":v1\":{\"M\":{\"name\":{\"S\":\"x\"}}},\":t\":{\"N\":\"1700086400\"},\":zero\":{\"N\":\"0\"},"
                         "\":one\":{\"N\":\"1\"},\":ev\":{\"N\":\"4\"}}}");
   /* only the expiry (a session whose data did not change), merge mode: the item must exist */
-  ddbs_write_cond merge = {"version", 0, 1, -2};
+  ddbs_write_cond merge = {"version", 0, 1, -2, NULL};
   CHECK(update2("expires", 1700086400, "{\"_expire\":1700086400000,\"_maxAge\":86400000}", NULL, &merge, &out, err,
                 sizeof err) == 0);
   CHECK_STREQ(out.data,
@@ -351,13 +353,13 @@ static void test_update_bodies(void) {
   CHECK_STREQ(out.data, KEY_START ",\"UpdateExpression\":\"SET #t = :t\",\"ExpressionAttributeNames\":{\"#t\":\"expires\"},"
                                   "\"ExpressionAttributeValues\":{\":t\":{\"N\":\"0\"}}}");
   /* only the version, item must have none */
-  ddbs_write_cond fresh = {"version", 0, 0, -1};
+  ddbs_write_cond fresh = {"version", 0, 0, -1, NULL};
   CHECK(update2("expires", -1, "{}", "[]", &fresh, &out, err, sizeof err) == 0);
   CHECK_STREQ(out.data, KEY_START ",\"UpdateExpression\":\"SET #ver = if_not_exists(#ver, :zero) + :one\","
                                   "\"ConditionExpression\":\"attribute_not_exists(#ver)\",\"ExpressionAttributeNames\":{\"#ver\":"
                                   "\"version\"},\"ExpressionAttributeValues\":{\":zero\":{\"N\":\"0\"},\":one\":{\"N\":\"1\"}}}");
   /* a condition without a version: #k only */
-  ddbs_write_cond exists = {NULL, 0, 1, -2};
+  ddbs_write_cond exists = {NULL, 0, 1, -2, NULL};
   CHECK(update2(NULL, -1, "{\"a\":true,\"b\":null,\"c\":[],\"d\":\"\"}", "[\"e\",\"f\",\"e\"]", &exists, &out, err,
                 sizeof err) == 0);
   CHECK_STREQ(out.data, KEY_START ",\"UpdateExpression\":\"SET #s.#f0 = :v0, #s.#f1 = :v1, #s.#f2 = :v2, #s.#f3 = :v3 REMOVE "
@@ -405,7 +407,7 @@ static void test_update_bodies(void) {
 static void test_update_errors(void) {
   ddbs_buf out = DDBS_BUF_INIT;
   char err[256];
-  ddbs_write_cond v = {"version", 0, 1, 3};
+  ddbs_write_cond v = {"version", 0, 1, 3, NULL};
   static const struct {
     const char *set, *rem;
   } bad[] = {
@@ -466,12 +468,12 @@ static void test_update_errors(void) {
   CHECK(update2("session", 5, "{\"a\":1}", NULL, NULL, &out, err, sizeof err) == DDBS_E_INPUT);
   CHECK(update2("sessionId", 5, "{\"a\":1}", NULL, NULL, &out, err, sizeof err) == DDBS_E_INPUT);
   CHECK(update2("session", -1, "{\"a\":1}", NULL, NULL, &out, err, sizeof err) == 0); /* (no ttl written) */
-  ddbs_write_cond bad_conds[] = {{"version", 0, 0, -3},    {NULL, 0, 0, 3},          {"session", 0, 0, -2},
+  ddbs_write_cond bad_conds[] = {{"version", 0, 0, -3, NULL},    {NULL, 0, 0, 3},          {"session", 0, 0, -2},
                                  {"sessionId", 0, 0, -2}, {"expires", 0, 0, -2},   {"", 0, 0, -2},
                                  {"version", 0, 0, MAXV + 1}};
   for (size_t i = 0; i < COUNT(bad_conds); i++)
     CHECK(update2("expires", 5, "{\"a\":1}", NULL, &bad_conds[i], &out, err, sizeof err) == DDBS_E_INPUT);
-  ddbs_write_cond any_new = {"version", -5, 0, -2}; /* (update: new_version is not used) */
+  ddbs_write_cond any_new = {"version", -5, 0, -2, NULL}; /* (update: new_version is not used) */
   CHECK(update2("expires", 5, "{\"a\":1}", NULL, &any_new, &out, err, sizeof err) == 0);
   CHECK(update2("expires", 5, "{\"a\":1}", NULL, &v, &out, err, sizeof err) == 0);
   ddbs_buf_reset(&out);
@@ -512,7 +514,7 @@ static void test_update_limits(void) {
   CHECK(update2("expires", 1700000000, NULL, rem.data, NULL, &out, err, sizeof err) == DDBS_E_TOO_MANY);
 
   /* the expression's length: fields set, growing, until it passes 4096 bytes */
-  ddbs_write_cond v = {"version", 0, 1, 7};
+  ddbs_write_cond v = {"version", 0, 1, 7, NULL};
   size_t longest_ok = 0, shortest_refused = (size_t)-1;
   int last_ok = -1;
   for (int n = 150; n < 260; n++) {
@@ -654,7 +656,7 @@ static void test_update_differential(void) {
       }
       ddbs_buf_append_char(&rem, below(60) ? ']' : '}');
     }
-    ddbs_write_cond c = {below(3) ? "version" : NULL, 0, (int)below(2), expects[below(COUNT(expects))]};
+    ddbs_write_cond c = {below(3) ? "version" : NULL, 0, (int)below(2), expects[below(COUNT(expects))], NULL};
     int use_cond = below(4) != 0;
     const char *ttl = below(3) ? "expires" : NULL;
     int rc = update2(ttl, below(4) ? 1700000000 : -1, has_set ? set.data : NULL, has_rem ? rem.data : NULL,
@@ -671,6 +673,98 @@ static void test_update_differential(void) {
   ddbs_buf_free(&out);
 }
 
+
+/* The whole session as an UpdateItem, and the user and creation attributes on every write. */
+static void test_write_session(void) {
+  ddbs_buf b = DDBS_BUF_INIT;
+  char err[256];
+  ddbs_item_attrs user = {"userId", "alice", 5, "createdAt", 1700000000};
+  ddbs_write_cond c = {"version", 4, 1, 3, &user};
+  CHECK(ddbs_body_write_session("t", "id", "k", 1, "expires", 2000, "{\"a\":[1,\"x\"]}", 13, NULL, 0, 0, &c, &b, err,
+                                sizeof err) == 0);
+  CHECK(body_ok(b.data, b.len));
+  CHECK_STREQ(b.data,
+              "{\"TableName\":\"t\",\"Key\":{\"id\":{\"S\":\"k\"}},"
+              "\"UpdateExpression\":\"SET #s = :s, #t = :t, #ver = :nv, #u = :u, #c = if_not_exists(#c, :c)\","
+              "\"ConditionExpression\":\"attribute_exists(#k) AND #ver = :ev\","
+              "\"ExpressionAttributeNames\":{\"#s\":\"session\",\"#t\":\"expires\",\"#ver\":\"version\",\"#u\":\"userId\","
+              "\"#c\":\"createdAt\",\"#k\":\"id\"},"
+              "\"ExpressionAttributeValues\":{\":t\":{\"N\":\"2000\"},\":nv\":{\"N\":\"4\"},\":u\":{\"S\":\"alice\"},"
+              "\":c\":{\"N\":\"1700000000\"},\":ev\":{\"N\":\"3\"},"
+              "\":s\":{\"M\":{\"a\":{\"L\":[{\"N\":\"1\"},{\"S\":\"x\"}]}}}}}");
+  /* logged out: the user attribute removed; a touch (new_version 0) leaves the version alone; a blob */
+  ddbs_buf_reset(&b);
+  ddbs_item_attrs anon = {"userId", NULL, 0, NULL, 0};
+  ddbs_write_cond touch = {"version", 0, 1, -2, &anon};
+  CHECK(ddbs_body_write_session("t", "id", "k", 1, NULL, -1, NULL, 0, "AAEC", 4, 3, &touch, &b, err, sizeof err) == 0);
+  CHECK(body_ok(b.data, b.len));
+  CHECK(strstr(b.data, "\"UpdateExpression\":\"SET #s = :s REMOVE #u\"") != NULL);
+  CHECK(strstr(b.data, "\":s\":{\"B\":\"AAEC\"}}}") != NULL);
+  CHECK(strstr(b.data, "#ver") == NULL);
+  /* refused: attributes named as the store's own, a bad user id, no session; nothing appended */
+  ddbs_buf_reset(&b);
+  ddbs_item_attrs bad[] = {{"session", "u", 1, NULL, 0}, {"id", "u", 1, NULL, 0},     {"expires", "u", 1, NULL, 0},
+                           {"version", "u", 1, NULL, 0}, {"userId", "", 0, NULL, 0},  {"userId", "\xff", 1, NULL, 0},
+                           {"u", "x", 1, "u", 1},        {NULL, NULL, 0, "id", 1},    {NULL, NULL, 0, "c", -1}};
+  for (size_t i = 0; i < COUNT(bad); i++) {
+    ddbs_write_cond bc = {"version", 1, 0, -2, &bad[i]};
+    CHECK(ddbs_body_write_session("t", "id", "k", 1, "expires", 5, "{}", 2, NULL, 0, 0, &bc, &b, err, sizeof err) ==
+          DDBS_E_INPUT);
+    CHECK(b.len == 0);
+  }
+  CHECK(ddbs_body_write_session("t", "id", "k", 1, "expires", 5, NULL, 0, NULL, 0, 0, NULL, &b, err, sizeof err) ==
+        DDBS_E_INPUT);
+  /* PutItem cannot carry them */
+  ddbs_write_cond pc = {"version", 1, 0, -2, &user};
+  CHECK(ddbs_body_put_item_cond("t", "id", "k", 1, NULL, -1, "{}", 2, &pc, &b, err, sizeof err) == DDBS_E_INPUT);
+  /* the item size counts the session: one over the limit */
+  size_t n = DDBS_MAX_ITEM_SIZE;
+  char *big = malloc(n + 16);
+  memcpy(big, "{\"a\":\"", 6);
+  memset(big + 6, 'x', n);
+  memcpy(big + 6 + n, "\"}", 3);
+  CHECK(ddbs_body_write_session("t", "id", "k", 1, NULL, -1, big, n + 8, NULL, 0, 0, NULL, &b, err, sizeof err) ==
+        DDBS_E_TOO_LARGE);
+  CHECK(b.len == 0);
+  free(big);
+  /* a merge keeps the attributes too */
+  ddbs_buf_reset(&b);
+  ddbs_write_cond m = {"version", 0, 1, -2, &user};
+  CHECK(ddbs_body_update_item("t", "id", "k", 1, "expires", 9, "{\"a\":1}", 7, NULL, 0, &m, &b, err, sizeof err) == 0);
+  CHECK(body_ok(b.data, b.len));
+  CHECK(strstr(b.data, "SET #s.#f0 = :v0, #t = :t, #ver = if_not_exists(#ver, :zero) + :one, #u = :u, "
+                       "#c = if_not_exists(#c, :c)\"") != NULL);
+  ddbs_buf_reset(&b);
+  ddbs_write_cond m2 = {NULL, 0, 1, -2, &anon};
+  CHECK(ddbs_body_update_item("t", "id", "k", 1, NULL, -1, NULL, 0, "[\"a\"]", 5, &m2, &b, err, sizeof err) == 0);
+  CHECK(body_ok(b.data, b.len));
+  CHECK(strstr(b.data, "\"UpdateExpression\":\"REMOVE #u, #s.#f0\"") != NULL);
+  ddbs_buf_free(&b);
+}
+
+/* ConsumedCapacity in answers, and which sessions are stored blobs. */
+static void test_answer_details(void) {
+  double u = -1;
+  CHECK(ddbs_parse_consumed_capacity("{\"ConsumedCapacity\":{\"TableName\":\"t\",\"CapacityUnits\":0.5}}", 60, &u) == 0);
+  CHECK(u == 0.5);
+  const char *batch = "{\"UnprocessedItems\":{},\"ConsumedCapacity\":[{\"TableName\":\"t\",\"CapacityUnits\":2},"
+                      "{\"TableName\":\"u\",\"CapacityUnits\":3.5}]}";
+  CHECK(ddbs_parse_consumed_capacity(batch, strlen(batch), &u) == 0 && u == 5.5);
+  /* a session field named CapacityUnits is not the answer's */
+  const char *inner = "{\"Item\":{\"session\":{\"M\":{\"CapacityUnits\":{\"N\":\"9\"}}}}}";
+  CHECK(ddbs_parse_consumed_capacity(inner, strlen(inner), &u) == 0 && u == 0);
+  CHECK(ddbs_parse_consumed_capacity("{}", 2, &u) == 0 && u == 0);
+  CHECK(ddbs_parse_consumed_capacity("[1]", 3, &u) == DDBS_E_RESPONSE && u == 0);
+  CHECK(ddbs_parse_consumed_capacity("{\"ConsumedCapacity\":{\"CapacityUnits\":\"1\"}}", 42, &u) == 0 && u == 0);
+  const char *blob = "{\"Item\":{\"id\":{\"S\":\"k\"},\"session\":{\"B\":\"AAEC\"}}}";
+  const char *map = "{\"Item\":{\"id\":{\"S\":\"k\"},\"session\":{\"M\":{}}}}";
+  const char *str = "{\"Item\":{\"session\":{\"S\":\"AAEC\"}}}";
+  CHECK(ddbs_get_item_session_is_blob(blob, strlen(blob)) == 1);
+  CHECK(ddbs_get_item_session_is_blob(map, strlen(map)) == 0);
+  CHECK(ddbs_get_item_session_is_blob(str, strlen(str)) == 0);
+  CHECK(ddbs_get_item_session_is_blob("{}", 2) == 0);
+}
+
 void suite_ddb_update(void) {
   ctest_run("ddb_update: the body checker refuses malformed bodies", test_body_checker);
   ctest_run("ddb_update: the version in GetItem answers", test_get_version);
@@ -679,4 +773,6 @@ void suite_ddb_update(void) {
   ctest_run("ddb_update: UpdateItem refused inputs", test_update_errors);
   ctest_run("ddb_update: UpdateItem size and expression limits", test_update_limits);
   ctest_run("ddb_update: UpdateItem vs reference, random fields", test_update_differential);
+  ctest_run("ddb_update: the whole session as an UpdateItem, user and creation attributes", test_write_session);
+  ctest_run("ddb_update: consumed capacity and stored blobs in answers", test_answer_details);
 }

@@ -55,16 +55,20 @@ static void test_error_names(void) {
 static void test_get_item_answers(void) {
   long long off = 0;
   ddbs_request *r = get_request("bob");
-  /* its own item: the result is "<version, right-aligned in 20>:<session JSON>" */
+  /* its own item: the result is DDBS_RESULT_META spaces (the owner's), then the session JSON; the
+   * version in r->version */
   CHECK(answer(r, 200, NULL,
                "{\"Item\":{\"sessionId\":{\"S\":\"bob\"},\"version\":{\"N\":\"7\"},\"session\":{\"M\":{\"user\":{\"S\":\"bob\"}}},\"expires\":{\"N\":\"2000\"}}}",
                &off, 1000) == DDBS_RETRY_NONE);
   CHECK(r->status == DDBS_OK);
   CHECK(r->answer_refused == 0);
-  CHECK_STREQ(r->result.data, "                   7:{\"user\":\"bob\"}");
+  CHECK(r->result.len > DDBS_RESULT_META && strspn(r->result.data, " ") == DDBS_RESULT_META);
+  CHECK_STREQ(r->result.data + DDBS_RESULT_META, "{\"user\":\"bob\"}");
+  CHECK(r->version == 7 && r->stored_blob == 0 && r->unreadable == 0);
   /* an item written by the 1.x package: no version */
   CHECK(answer(r, 200, NULL, "{\"Item\":{\"sessionId\":{\"S\":\"bob\"},\"session\":{\"M\":{}}}}", &off, 1000) == DDBS_RETRY_NONE);
-  CHECK_STREQ(r->result.data, "                  -1:{}");
+  CHECK_STREQ(r->result.data + DDBS_RESULT_META, "{}");
+  CHECK(r->version == -1);
   /* another key's item: refused, retryable on a fresh connection, nothing in the result */
   CHECK(answer(r, 200, NULL,
                "{\"Item\":{\"sessionId\":{\"S\":\"alice\"},\"session\":{\"M\":{\"user\":{\"S\":\"alice\"}}}}}", &off,
@@ -104,7 +108,8 @@ static void test_write_answers_must_be_json_objects(void) {
     }
     CHECK(answer(r, 200, NULL, " {\"ConsumedCapacity\":{\"CapacityUnits\":1}} ", &off, 1000) == DDBS_RETRY_NONE);
     CHECK(r->status == DDBS_OK);
-    if (op == DDBS_OP_RAW) CHECK_STREQ(r->result.data, " {\"ConsumedCapacity\":{\"CapacityUnits\":1}} ");
+    if (op == DDBS_OP_RAW) CHECK_STREQ(r->result.data + DDBS_RESULT_META, " {\"ConsumedCapacity\":{\"CapacityUnits\":1}} ");
+    else CHECK(r->result.len == DDBS_RESULT_META);
     ddbs_request_free(r);
   }
 }
@@ -317,10 +322,13 @@ static void test_conditional_bodies(void) {
   r->new_version = 3;
   r->require_exists = 1;
   CHECK(ddbs_request_build_body(r, &EP) == 0);
-  CHECK(strstr(r->body.data, "\"version\":{\"N\":\"3\"}") != NULL);
+  /* a whole session is an UpdateItem that sets the version (and keeps what it does not own) */
+  CHECK(strstr(r->body.data, "\"UpdateExpression\":\"SET #s = :s, #t = :t, #ver = :nv\"") != NULL);
+  CHECK(strstr(r->body.data, "\":nv\":{\"N\":\"3\"}") != NULL);
   CHECK(strstr(r->body.data, "attribute_exists(#k)") != NULL);
+  CHECK_STREQ(r->op_name, "UpdateItem");
   ddbs_request_free(r);
-  /* a plain put (no version, no condition): exactly the 1.x body */
+  /* a plain put (no version, no condition): the 1.x item's attributes, no condition */
   r = ddbs_request_new(DDBS_OP_PUT_ITEM, "PutItem");
   r->key = strdup("k");
   r->key_len = 1;

@@ -23,7 +23,8 @@
  * x-amzn-RequestId, Date; no x-amz-crc32):
  *   GetItem    {"Item":{"sessionId":{"S":key},"session":{"M":{"user":{"S":owner}}},"expires":{"N":now+3600}}}
  *              for a known key (the key is Key.<first attribute>.S of the request), else {}
- *   PutItem    {} (and remembers Item.<hash>.S -> Item.session.M.user.S, so the store can seed)
+ *   PutItem    {} (and remembers Item.<hash>.S -> Item.session.M.user.S, so the store can seed);
+ *              UpdateItem of the whole session (SET #s = :s) likewise, with :s.M.user.S
  *   DeleteItem {} (and forgets the key)
  *   anything else {}
  *
@@ -256,6 +257,11 @@ class RawServer extends EventEmitter {
     else if (req.target === 'PutItem' && req.json && req.json.Item) {
       const item = req.json.Item;
       const owner = item.session && item.session.M && item.session.M.user && item.session.M.user.S;
+      if (req.key !== undefined) this.items.set(req.key, owner ?? null);
+    } else if (req.target === 'UpdateItem' && req.json && req.json.ExpressionAttributeValues &&
+               /^SET #s = :s\b/.test(req.json.UpdateExpression || '')) { // the whole session
+      const sess = req.json.ExpressionAttributeValues[':s'];
+      const owner = sess && sess.M && sess.M.user && sess.M.user.S;
       if (req.key !== undefined) this.items.set(req.key, owner ?? null);
     } else if (req.target === 'DeleteItem' && req.key !== undefined) this.items.delete(req.key);
 
