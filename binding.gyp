@@ -18,7 +18,9 @@
         "src/ddb_number.c",
         "src/buf.c",
         "src/crc32.c",
-        "src/http1.c"
+        "src/http1.c",
+        "src/blob.c",
+        "src/base64.c"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"
@@ -33,12 +35,12 @@
         "-Wall",
         "-Wextra",
         "-fvisibility=hidden",
-        "<!@(pkg-config --cflags libcurl)"
+        "<!@(pkg-config --cflags libcurl libzstd)"
       ],
       "cflags_c": ["-std=c11"],
       "cflags_cc": ["-std=c++17", "-fno-exceptions"],
       "libraries": [
-        "<!@(pkg-config --libs libcurl libcrypto)"
+        "<!@(pkg-config --libs libcurl libcrypto libzstd)"
       ],
       "conditions": [
         ["ddbs_sanitize==1", {

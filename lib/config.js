@@ -54,7 +54,7 @@ const KNOWN_DYNAMO_KEYS = new Set([
   'maxAttempts', 'maxRetries', 'connectTimeout', 'requestTimeout', 'operationTimeout', 'httpOptions',
   'sslEnabled', 'caFile', 'useFipsEndpoint', 'useDualstackEndpoint', 'apiVersion', 'maxConnections',
 ]);
-const KNOWN_TOP_KEYS = new Set(['table', 'dynamoConfig', 'consistentRead', 'sessionMaxAge', 'concurrency', 'touchAfter', 'users']);
+const KNOWN_TOP_KEYS = new Set(['table', 'dynamoConfig', 'consistentRead', 'sessionMaxAge', 'concurrency', 'touchAfter', 'users', 'compress', 'encrypt']);
 const KNOWN_TABLE_KEYS = new Set([
   'name', 'hashKey', 'ttlKey', 'useTtlExpired', 'readCapacityUnits', 'writeCapacityUnits', 'autoCreate', 'billingMode',
 ]);
@@ -250,6 +250,65 @@ function resolveProxy(env, https) {
  * Validates options and returns the resolved settings. `env` is process.env (injectable for tests).
  * `warn(message)` receives the names of options that are accepted but have no effect.
  */
+const COMPRESS_DEFAULTS = Object.freeze({ threshold: 1024, level: 3 });
+const COMPRESS_LEVELS = [1, 19]; // zstd's levels (src/blob.c)
+const KEY_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Option compress: null, or { threshold, level }. */
+function resolveCompress(value) {
+  if (value === undefined || value === null || value === false) return null;
+  if (value === true) return { ...COMPRESS_DEFAULTS };
+  if (!isPlainObject(value)) throw new TypeError(`option compress must be true or an object { threshold?, level? }, got ${typeName(value)}`);
+  for (const k of Object.keys(value)) if (k !== 'threshold' && k !== 'level') throw new TypeError(`option compress.${k} is not a known option`);
+  const threshold = optPositiveInt(value.threshold, 'compress.threshold', COMPRESS_DEFAULTS.threshold, { allowZero: true, max: 400 * 1024 });
+  const level = optPositiveInt(value.level, 'compress.level', COMPRESS_DEFAULTS.level, { max: COMPRESS_LEVELS[1] });
+  return { threshold, level };
+}
+
+/**
+ * Option encrypt: null, or { ids: [key id], keys: [Buffer of 32 bytes] (copies, in ids' order),
+ * current: index in ids }. Never puts a key's bytes in a message.
+ */
+function resolveEncrypt(value) {
+  if (value === undefined || value === null || value === false) return null;
+  if (!isPlainObject(value)) throw new TypeError(`option encrypt must be an object { keys: { [id]: key }, current }, got ${typeName(value)}`);
+  for (const k of Object.keys(value)) if (k !== 'keys' && k !== 'current') throw new TypeError(`option encrypt.${k} is not a known option`);
+  if (!isPlainObject(value.keys) && !(value.keys instanceof Map)) throw new TypeError(`option encrypt.keys must be an object { [id]: key }, got ${typeName(value.keys)}`);
+  const entries = value.keys instanceof Map ? [...value.keys] : Object.entries(value.keys);
+  if (entries.length === 0) throw new TypeError('option encrypt.keys must hold at least one key');
+  if (entries.length > 255) throw new RangeError('option encrypt.keys holds more than 255 keys');
+  const ids = [];
+  const keys = [];
+  for (const [id, key] of entries) {
+    if (typeof id !== 'string' || !KEY_ID.test(id)) {
+      throw new TypeError('option encrypt.keys: a key id must be 1 to 64 characters of A-Z, a-z, 0-9, ".", "_", ":" and "-"');
+    }
+    let bytes;
+    if (typeof key === 'string') {
+      const trimmed = key.trim();
+      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) || trimmed.length % 4 !== 0) throw new TypeError(`option encrypt.keys[${JSON.stringify(id)}]: a key given as a string must be base64 of 32 bytes`);
+      bytes = Buffer.from(trimmed, 'base64');
+    } else if (key instanceof Uint8Array) {
+      bytes = Buffer.from(key); // a copy: the store wipes its own on close, never the caller's
+    } else {
+      throw new TypeError(`option encrypt.keys[${JSON.stringify(id)}] must be a 32-byte Buffer or base64 text, got ${typeName(key)}`);
+    }
+    if (bytes.length !== 32) {
+      bytes.fill(0);
+      for (const k of keys) k.fill(0);
+      throw new RangeError(`option encrypt.keys[${JSON.stringify(id)}] must be 32 bytes (AES-256), got ${bytes.length}`);
+    }
+    ids.push(id);
+    keys.push(bytes);
+  }
+  const current = ids.indexOf(value.current);
+  if (typeof value.current !== 'string' || current < 0) {
+    for (const k of keys) k.fill(0);
+    throw new TypeError('option encrypt.current must be the id of one of encrypt.keys');
+  }
+  return { ids, keys, current };
+}
+
 /** Option users: null when not given; else { of, attribute, index, pageSize, settleMs }. */
 function resolveUsers(value, taken) {
   if (value === undefined || value === null || value === false) return null;
@@ -331,6 +390,7 @@ function resolveOptions(options, env = process.env, warn = () => {}) {
     throw new RangeError(`options table.hashKey, table.ttlKey and the "session" and "${VERSION_ATTRIBUTE}" attributes must all have different names`);
   }
   settings.users = resolveUsers(options.users, names);
+  settings.compress = resolveCompress(options.compress);
   settings.createdAtKey = settings.users ? CREATED_AT_ATTRIBUTE : undefined;
 
   // ---- region and endpoint
@@ -426,6 +486,6 @@ function resolveOptions(options, env = process.env, warn = () => {}) {
 }
 
 module.exports = {
-  resolveOptions, resolveProxy, DEFAULTS, LIMITS, userIdOf, USERS_DEFAULTS, CREATED_AT_ATTRIBUTE, isPlainObject, optString, typeName,
+  resolveOptions, resolveProxy, resolveEncrypt, DEFAULTS, LIMITS, userIdOf, USERS_DEFAULTS, CREATED_AT_ATTRIBUTE, isPlainObject, optString, typeName,
   checkCredentialValues, checkRegion, checkAttributeName, hasLoneSurrogate, hasLoneSurrogateByRegex,
 };

@@ -6,7 +6,7 @@
 const util = require('node:util');
 const binding = require('./binding');
 const { DynamoDBStoreError, LOCAL_ERROR_CODES } = require('./errors');
-const { resolveOptions, typeName, hasLoneSurrogate, userIdOf, LIMITS } = require('./config');
+const { resolveOptions, resolveEncrypt, typeName, hasLoneSurrogate, userIdOf, LIMITS } = require('./config');
 const { credentialSource, CredentialCache } = require('./credentials');
 const { ensureTable } = require('./table');
 const { planSave } = require('./writes');
@@ -20,6 +20,7 @@ binding.setup({ errorClass: DynamoDBStoreError });
 
 const MAX_KEY_BYTES = 2048; // DynamoDB's limit for a partition key
 const NO_ATTRS = Object.freeze({ user: undefined, createdAt: undefined });
+const MERGE_RETRIES = 3; // a whole-session merge written again after a parallel write (#writeWhole)
 const warned = new Set();
 
 function warnOnce(message) {
@@ -62,6 +63,7 @@ class DynamoDBStore {
   // What each koa request (its ctx) read: { key, version, text, blob }. Nothing is added to ctx itself.
   #reads = new WeakMap();
   #stats;
+  #encrypt; // null, or { ids, keys: [Buffer], current }: wiped by close()
 
   /**
    * @param {object} [options] see README: table, dynamoConfig, consistentRead, sessionMaxAge
@@ -75,6 +77,7 @@ class DynamoDBStore {
     const s = resolveOptions(options, process.env, warnOnce);
     this.#settings = s;
     this.#stats = new Stats(s.tableName);
+    this.#encrypt = resolveEncrypt(options && options.encrypt); // the keys: here and in C only
     this.#ttlKey = s.ttlKey;
     const dc = options && options.dynamoConfig ? options.dynamoConfig : {};
     const { source, isStatic, description } = credentialSource(dc, process.env, { isLocal: s.isLocal });
@@ -110,6 +113,8 @@ class DynamoDBStore {
       userKey: s.users ? s.users.attribute : undefined,
       createdKey: s.createdAtKey,
       reportCapacity: true,
+      compress: s.compress || undefined, // { threshold, level }
+      encrypt: this.#encrypt || undefined, // copied into the core (and wiped there on close)
       consistentRead: s.consistentRead,
       maxAttempts: s.maxAttempts,
       connectTimeout: s.connectTimeout,
@@ -230,6 +235,8 @@ class DynamoDBStore {
     const seen = ctx && this.#reads.get(ctx);
     const read = seen && seen.key === key ? seen : null;
     const plan = planSave({ mode: s.concurrency, read, sess, json, now, touchAfterMs: s.touchAfter * 1000 });
+    // a session stored as a blob (compressed or encrypted) is written whole: see #writeWhole
+    if (plan.kind === 'update' && this.#storedWhole(read, json)) plan.whole = true;
     if (plan.kind === 'skip') {
       this.#stats.touchesSkipped++;
       return this.#closed ? Promise.reject(closedError()) : Promise.resolve();
@@ -246,7 +253,7 @@ class DynamoDBStore {
     return this.#whenReady(() => this.#write(key, plan, json, expires, attrs)).then((outcome) => {
       if (!ctx) return;
       if (outcome === 'gone') this.#reads.delete(ctx);
-      else this.#reads.set(ctx, { key, version: outcome, text: json });
+      else this.#reads.set(ctx, { key, version: outcome, text: json, blob: this.#storedWhole(null, json) });
     });
   }
 
@@ -258,6 +265,7 @@ class DynamoDBStore {
     const n = this.#native;
     const read = plan.readVersion;
     const put = (version, requireExists) => this.#op('UpdateItem', () => n.put(key, json, expires, version, requireExists, plan.expectVersion, user, createdAt));
+    if (plan.whole) return this.#writeWhole(key, plan, json, expires, { user, createdAt });
     try {
       if (plan.kind === 'put') {
         await put(plan.newVersion, plan.requireExists);
@@ -285,13 +293,78 @@ class DynamoDBStore {
           code: 'SessionConflict', operation: err.operation, retryable: false, attempts: err.attempts,
         });
       }
-      if (err.code === 'ValidationException' && /item size/i.test(err.message)) {
-        throw new DynamoDBStoreError(`set(key): the session would take the item over DynamoDB's 400 KB limit (${err.message})`, {
-          code: 'SessionTooLarge', operation: err.operation, retryable: false, attempts: err.attempts,
-        });
-      }
-      throw err;
+      throw this.#writeError(err);
     }
+  }
+
+  /**
+   * Is (or will) this session be stored as a blob, which only a whole write can change? Encryption
+   * is on, or the stored one is a blob, or compression is on and the JSON passes its threshold (as
+   * the core decides: UTF-8 bytes).
+   */
+  #storedWhole(read, json) {
+    if (this.#encrypt || (read && read.blob)) return true;
+    const c = this.#settings.compress;
+    if (!c || json.length * 3 <= c.threshold) return false;
+    return json.length > c.threshold || Buffer.byteLength(json) > c.threshold;
+  }
+
+  /**
+   * A change or a touch of a session stored whole (a blob). A touch writes it again without a new
+   * version, on condition that it still has the version read. A change is written on condition that the version
+   * is still the one read; in 'merge' mode, when another request wrote meanwhile, this request's own
+   * changes (the fields it set and removed) are applied to the newer session and written again (up
+   * to MERGE_RETRIES times), so parallel requests do not lose each other's changes here either.
+   */
+  async #writeWhole(key, plan, json, expires, { user, createdAt }) {
+    const n = this.#native;
+    if (plan.touch) {
+      // on condition that nobody wrote since the read: the whole blob must not undo a parallel
+      // change. When somebody did, that write gave the item a fresh expiry too: nothing to do.
+      try {
+        await this.#op('UpdateItem', () => n.put(key, json, expires, 0, true, plan.readVersion, user, createdAt));
+        return plan.readVersion;
+      } catch (err) {
+        if (err.code === 'ConditionalCheckFailedException') return 'gone';
+        throw this.#writeError(err);
+      }
+    }
+    let expect = plan.readVersion;
+    let text = json;
+    for (let attempt = 0; ; attempt++) {
+      const version = expect >= 0 ? expect + 1 : 1;
+      try {
+        await this.#op('UpdateItem', () => n.put(key, text, expires, version, true, expect, user, createdAt));
+        return version;
+      } catch (err) {
+        if (err.code !== 'ConditionalCheckFailedException') throw this.#writeError(err);
+        const fresh = await this.#op('GetItem', () => n.get(key));
+        if (!fresh.found) return 'gone';
+        this.#stats.conflicts++;
+        if (this.#settings.concurrency === 'strict' || attempt >= MERGE_RETRIES) {
+          throw new DynamoDBStoreError(`set(key): the session was changed by another request since this one read it (concurrency '${this.#settings.concurrency}'); the newer session is kept`, {
+            code: 'SessionConflict', operation: err.operation, retryable: false, attempts: err.attempts,
+          });
+        }
+        // this request's changes on top of the newer session
+        const merged = JSON.parse(fresh.payload);
+        if (merged === null || typeof merged !== 'object' || Array.isArray(merged)) throw this.#writeError(err);
+        if (plan.set) Object.assign(merged, JSON.parse(plan.set));
+        if (plan.remove) for (const f of JSON.parse(plan.remove)) delete merged[f];
+        text = JSON.stringify(merged);
+        expect = fresh.version;
+      }
+    }
+  }
+
+  /** A write's error as the store reports it (an item over DynamoDB's size limit: SessionTooLarge). */
+  #writeError(err) {
+    if (err.code === 'ValidationException' && /item size/i.test(err.message)) {
+      return new DynamoDBStoreError(`set(key): the session would take the item over DynamoDB's 400 KB limit (${err.message})`, {
+        code: 'SessionTooLarge', operation: err.operation, retryable: false, attempts: err.attempts,
+      });
+    }
+    return err;
   }
 
   /** koa-session: destroy(key, { ctx }). Unconditional. */
@@ -402,6 +475,7 @@ class DynamoDBStore {
     if (this.#ready) await this.#ready.catch(() => {});
     while (this.#ops.size) await Promise.allSettled([...this.#ops]);
     await this.#native.close();
+    if (this.#encrypt) for (const k of this.#encrypt.keys) k.fill(0);
   }
 
   [util.inspect.custom](depth, opts, inspect = util.inspect) {

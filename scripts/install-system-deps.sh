@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building the native addon needs, where they are missing:
 # a C/C++ compiler, make, python3 (node-gyp), pkg-config, libcurl (OpenSSL flavour), jansson and OpenSSL
-# headers. Safe to run again: it only calls apt-get when something is missing.
+# headers, zstd (compressed sessions). Safe to run again: it only calls apt-get when something is missing.
 # Usage: bash scripts/install-system-deps.sh [--with-tools]   (--with-tools adds valgrind and clang)
 set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in build-essential python3 pkg-config libcurl4-openssl-dev libjansson-dev libssl-dev; do
+for p in build-essential python3 pkg-config libcurl4-openssl-dev libjansson-dev libssl-dev libzstd-dev; do
   have_pkg "$p" || need+=("$p")
 done
 if [ "${1:-}" = "--with-tools" ]; then

@@ -23,6 +23,9 @@ extern "C" {
 
 namespace {
 
+// Zeroes memory in a way the compiler keeps (the core's ddbs_secure_zero).
+void WipeBytes(void* p, size_t n) { ddbs_secure_zero(p, n); }
+
 struct AddonData {
   Napi::FunctionReference errorClass;  // set by setup(); Error when unset
   bool coreInitialized = false;
@@ -390,6 +393,58 @@ napi_value StoreNew(napi_env env, napi_callback_info info) {
   c.user_key = userKey.empty() ? nullptr : userKey.c_str();
   c.created_key = createdKey.empty() ? nullptr : createdKey.c_str();
   c.report_capacity = GetBoolProp(env, cfg, "reportCapacity") ? 1 : 0;
+  // compress: { threshold, level } | undefined
+  napi_value v;
+  if (napi_get_named_property(env, cfg, "compress", &v) == napi_ok && TypeOf(env, v) == napi_object) {
+    c.compress = 1;
+    c.compress_threshold = (size_t)GetIntProp(env, v, "threshold", 1024, 0, 1LL << 30);
+    c.compress_level = (int)GetIntProp(env, v, "level", 3, 1, 19);
+  }
+  // encrypt: { ids: string[], keys: Buffer[] (32 bytes each), current } | undefined: copied here,
+  // wiped when this function returns (the client keeps its own copy, wiped on free)
+  std::vector<std::string> keyIds;
+  std::vector<const char*> keyIdPtrs;
+  std::vector<unsigned char> keyBytes;
+  struct Wipe {
+    std::vector<unsigned char>& b;
+    ~Wipe() { if (!b.empty()) WipeBytes(b.data(), b.size()); }
+  } wipe{keyBytes};
+  if (napi_get_named_property(env, cfg, "encrypt", &v) == napi_ok && TypeOf(env, v) == napi_object) {
+    napi_value ids, keys;
+    uint32_t n = 0, nk = 0;
+    bool ok = napi_get_named_property(env, v, "ids", &ids) == napi_ok && napi_get_array_length(env, ids, &n) == napi_ok &&
+              napi_get_named_property(env, v, "keys", &keys) == napi_ok && napi_get_array_length(env, keys, &nk) == napi_ok &&
+              n > 0 && n == nk && n <= 255;
+    for (uint32_t i = 0; ok && i < n; i++) {
+      napi_value id, key;
+      std::string s;
+      void* data = nullptr;
+      size_t len = 0;
+      bool isBuf = false;
+      ok = napi_get_element(env, ids, i, &id) == napi_ok && TypeOf(env, id) == napi_string &&
+           napi_get_element(env, keys, i, &key) == napi_ok && napi_is_buffer(env, key, &isBuf) == napi_ok && isBuf &&
+           napi_get_buffer_info(env, key, &data, &len) == napi_ok && len == 32;
+      if (ok) {
+        size_t sl = 0;
+        char buf[80];
+        ok = napi_get_value_string_utf8(env, id, buf, sizeof buf, &sl) == napi_ok && sl > 0 && sl <= 64 &&
+             strlen(buf) == sl;
+        if (ok) {
+          keyIds.emplace_back(buf, sl);
+          keyBytes.insert(keyBytes.end(), static_cast<unsigned char*>(data), static_cast<unsigned char*>(data) + 32);
+        }
+      }
+    }
+    if (!ok) {
+      ThrowType(env, "NativeStore(config): encrypt must be { ids, keys: 32-byte Buffers, current }");
+      return nullptr;
+    }
+    for (auto& id : keyIds) keyIdPtrs.push_back(id.c_str());
+    c.key_ids = keyIdPtrs.data();
+    c.keys = keyBytes.data();
+    c.nkeys = keyIds.size();
+    c.current_key = (size_t)GetIntProp(env, v, "current", 0, 0, (long long)keyIds.size() - 1);
+  }
   c.consistent_read = GetBoolProp(env, cfg, "consistentRead") ? 1 : 0;
   constexpr long long kMaxMs = 2147483647LL;  // lib/config.js LIMITS
   c.max_attempts = (int)GetIntProp(env, cfg, "maxAttempts", 3, 1, 100);

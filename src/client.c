@@ -60,6 +60,9 @@ struct ddbs_client {
   int http_active;                     /* attempts on connections (<= max_connections) */
   int completed_unnotified;            /* complete() ran since the last notify_owner() */
   ddbs_sigv4_signer *signer; /* the signing key, its HMAC pads absorbed (wiped on change and free) */
+  ddbs_blob_key *blob_keys;  /* the encryption keys (wiped on free) */
+  ddbs_blob_opts blob;       /* ep.blob points here when compression or encryption is on; its zstd
+                                contexts are used by the worker thread only */
   char signing_date[9];
   unsigned long signing_generation;
   int has_signing_key;
@@ -459,6 +462,39 @@ ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notif
   c->user_key = ddbs_strdup(cfg->user_key);
   c->created_key = ddbs_strdup(cfg->created_key);
   c->user_agent = ddbs_strdup(cfg->user_agent);
+  if (cfg->nkeys > 0) {
+    if (!cfg->key_ids || !cfg->keys || cfg->current_key >= cfg->nkeys) {
+      snprintf(err, errlen, "the encryption keys are incomplete");
+      goto fail;
+    }
+    c->blob_keys = calloc(cfg->nkeys, sizeof *c->blob_keys);
+    if (!c->blob_keys) {
+      snprintf(err, errlen, "out of memory");
+      goto fail;
+    }
+    c->blob.nkeys = cfg->nkeys; /* (set now: free wipes them) */
+    for (size_t i = 0; i < cfg->nkeys; i++) {
+      size_t idlen = cfg->key_ids[i] ? strlen(cfg->key_ids[i]) : 0;
+      if (idlen == 0 || idlen > DDBS_BLOB_KEY_ID_MAX) {
+        snprintf(err, errlen, "an encryption key id is empty or longer than %d bytes", DDBS_BLOB_KEY_ID_MAX);
+        goto fail;
+      }
+      memcpy(c->blob_keys[i].id, cfg->key_ids[i], idlen + 1);
+      memcpy(c->blob_keys[i].key, cfg->keys + i * DDBS_BLOB_KEY_LEN, DDBS_BLOB_KEY_LEN);
+    }
+  }
+  if (cfg->compress || cfg->nkeys > 0) {
+    c->blob.compress = cfg->compress != 0;
+    c->blob.threshold = cfg->compress_threshold;
+    c->blob.level = cfg->compress_level;
+    c->blob.keys = c->blob_keys;
+    c->blob.current = cfg->current_key;
+    c->blob.ctx = ddbs_blob_ctx_new();
+    if (!c->blob.ctx) {
+      snprintf(err, errlen, "out of memory");
+      goto fail;
+    }
+  }
   c->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : 1;
   c->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 1000;
   c->attempt_timeout_ms = cfg->attempt_timeout_ms > 0 ? cfg->attempt_timeout_ms : 3000;
@@ -516,6 +552,7 @@ ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notif
       .created_key = c->created_key,
       .consistent_read = cfg->consistent_read,
       .report_capacity = cfg->report_capacity,
+      .blob = c->blob.ctx ? &c->blob : NULL,
   };
   c->multi = curl_multi_init();
   if (!c->multi) {
@@ -631,6 +668,11 @@ void ddbs_client_free(ddbs_client *c) {
   ddbs_buf_wipe_free(&c->token);
   ddbs_buf_wipe_free(&c->proxy_auth);
   ddbs_sigv4_signer_free(c->signer);
+  if (c->blob_keys) {
+    ddbs_blob_keys_wipe(c->blob_keys, c->blob.nkeys);
+    free(c->blob_keys);
+  }
+  ddbs_blob_ctx_free(c->blob.ctx);
   free(c->url);
   free(c->host);
   free(c->region);

@@ -31,6 +31,14 @@ typedef struct ddbs_client_config {
   const char *user_key;      /* the user attribute (users option); NULL: none */
   const char *created_key;   /* the creation time attribute; NULL: none */
   int report_capacity;       /* ask every data-plane request for ReturnConsumedCapacity TOTAL */
+  /* stored blobs (blob.h): compression, and encryption with nkeys keys (copied, wiped on free) */
+  int compress;
+  size_t compress_threshold;
+  int compress_level;
+  const char *const *key_ids;     /* nkeys ids */
+  const unsigned char *keys;      /* nkeys * 32 bytes */
+  size_t nkeys;
+  size_t current_key;
   int consistent_read;
   int max_attempts;          /* 1 .. 100 */
   long connect_timeout_ms;   /* per connection attempt */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "crc32.h"
 #include "ddb_json.h"
 #include "http1.h"
@@ -23,11 +24,70 @@ static const char META_SPACES[DDBS_RESULT_META + 1] = "                         
 enum { DECODE_OK = 0, DECODE_UNREADABLE = 1, DECODE_NOMEM = 2 };
 
 /* A stored blob in r->result (the JSON string of its base64 text, after the meta field) -> the
- * session JSON, in place of it. */
+ * session JSON, in place of it. Without compression and encryption configured, a blob is still
+ * read (turning the options off is safe): a store without keys reads what is not encrypted. */
 static int decode_blob(ddbs_request *r, const ddbs_endpoint *ep) {
-  (void)ep;
-  (void)r;
-  return DECODE_UNREADABLE; /* (until the blob codec is linked: nothing can read a blob) */
+  static const ddbs_blob_opts none = {0, 0, 0, NULL, 0, 0, NULL, NULL};
+  const ddbs_blob_opts *o = ep->blob ? ep->blob : &none;
+  ddbs_buf raw = DDBS_BUF_INIT, json = DDBS_BUF_INIT;
+  char err[200];
+  const char *t = r->result.data + DDBS_RESULT_META;
+  size_t n = r->result.len - DDBS_RESULT_META;
+  int rc = DECODE_UNREADABLE;
+  /* the converter wrote the B value as a JSON string: base64 needs no escapes */
+  if (n < 2 || t[0] != '"' || t[n - 1] != '"') goto cleanup;
+  int b = ddbs_base64_decode(t + 1, n - 2, &raw, err, sizeof err);
+  if (b == DDBS_BASE64_E_NOMEM) rc = DECODE_NOMEM;
+  if (b != 0) goto cleanup;
+  if (ddbs_buf_append(&json, r->result.data, DDBS_RESULT_META) != 0) {
+    rc = DECODE_NOMEM;
+    goto cleanup;
+  }
+  int d = ddbs_blob_decode(o, ep->table, r->key, r->key_len, (const unsigned char *)raw.data, raw.len, &json, err,
+                           sizeof err);
+  if (d == DDBS_BLOB_E_NOMEM) rc = DECODE_NOMEM;
+  if (d != 0) goto cleanup;
+  ddbs_buf_free(&r->result); /* (ciphertext or compressed text: nothing secret) */
+  r->result = json;
+  json = (ddbs_buf)DDBS_BUF_INIT;
+  rc = DECODE_OK;
+cleanup:
+  ddbs_buf_wipe_free(&raw);
+  ddbs_buf_wipe_free(&json);
+  return rc;
+}
+
+/* The whole session: a blob (compressed, encrypted) when the endpoint's options make it one, else
+ * the map. 0 or a DDBS_E_* code (err says why). */
+static int build_whole(ddbs_request *r, const ddbs_endpoint *ep, const ddbs_write_cond *cond, char *err,
+                       size_t errlen) {
+  if (!ep->blob)
+    return ddbs_body_write_session(ep->table, ep->hash_key, r->key, r->key_len, ep->ttl_key, r->expires, r->session,
+                                   r->session_len, NULL, 0, 0, cond, &r->body, err, errlen);
+  ddbs_buf raw = DDBS_BUF_INIT, b64 = DDBS_BUF_INIT;
+  int is_blob = 0, rc;
+  int e = ddbs_blob_encode(ep->blob, ep->table, r->key, r->key_len, r->session, r->session_len, &raw, &is_blob, err,
+                           errlen);
+  if (e == DDBS_BLOB_E_NOMEM) {
+    rc = DDBS_E_NOMEM;
+  } else if (e == DDBS_BLOB_E_INPUT) {
+    rc = DDBS_E_INPUT;
+  } else if (e != 0) {
+    rc = DDBS_E_INPUT; /* (the cipher or the compressor failed: nothing was written) */
+  } else if (!is_blob) {
+    rc = ddbs_body_write_session(ep->table, ep->hash_key, r->key, r->key_len, ep->ttl_key, r->expires, r->session,
+                                 r->session_len, NULL, 0, 0, cond, &r->body, err, errlen);
+  } else if (ddbs_base64_encode((const unsigned char *)raw.data, raw.len, &b64) != 0) {
+    snprintf(err, errlen, "out of memory");
+    rc = DDBS_E_NOMEM;
+  } else {
+    rc = ddbs_body_write_session(ep->table, ep->hash_key, r->key, r->key_len, ep->ttl_key, r->expires, NULL, 0,
+                                 b64.data, b64.len, raw.len, cond, &r->body, err, errlen);
+  }
+  ddbs_buf_free(&raw); /* (compressed or encrypted: the plaintext never reached it unencrypted but
+                          when compression alone applies, which is not secret either) */
+  ddbs_buf_free(&b64);
+  return rc;
 }
 
 const char *ddbs_error_name(ddbs_error e) {
@@ -97,9 +157,9 @@ int ddbs_request_build_body(ddbs_request *r, const ddbs_endpoint *ep) {
       break;
     case DDBS_OP_PUT_ITEM: /* the whole session: an UpdateItem, which keeps what it does not own */
       memcpy(r->op_name, "UpdateItem", sizeof "UpdateItem");
-      rc = ddbs_body_write_session(ep->table, ep->hash_key, r->key, r->key_len, ep->ttl_key, r->expires, r->session,
-                                   r->session_len, NULL, 0, 0, &cond, &r->body, err, sizeof err);
-      ddbs_secure_zero(r->session, r->session_len); /* the body holds it now */
+      rc = build_whole(r, ep, &cond, err, sizeof err);
+      /* the body holds it now; with encryption, the plaintext is not left in freed memory */
+      if (ep->blob && ep->blob->nkeys > 0) ddbs_secure_zero(r->session, r->session_len);
       free(r->session);
       r->session = NULL;
       r->session_len = 0;

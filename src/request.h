@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blob.h"
 #include "buf.h"
 #include "errors.h"
 #include "sigv4.h"
@@ -147,6 +148,8 @@ typedef struct ddbs_endpoint {
   const char *user_key, *created_key; /* the user and creation attributes (NULL: none) */
   int consistent_read;
   int report_capacity;                /* ask for ReturnConsumedCapacity TOTAL */
+  const ddbs_blob_opts *blob;         /* compression / encryption of stored sessions; NULL: none.
+                                         Its ctx belongs to the thread that builds and evaluates. */
 } ddbs_endpoint;
 
 #define DDBS_RESULT_META 48 /* bytes reserved at the start of a result (see ddbs_request.result) */
