@@ -10,7 +10,7 @@ const util = require('node:util');
 
 const CHANNEL_NAME = 'koa-session-dynamodb-store:request';
 const channel = diagnostics.channel(CHANNEL_NAME);
-let debug = util.debuglog('koa-session-dynamodb-store', (fn) => { debug = fn; });
+const debug = util.debuglog('koa-session-dynamodb-store');
 
 /** Operations whose capacity units are read units; the other data operations consume write units. */
 const READ_OPERATIONS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
