@@ -256,7 +256,7 @@ describe('the npm package, installed as a dependency', { skip: reason, concurren
     for (const need of ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'index.d.ts', 'lib/index.js', 'lib/index.mjs', 'lib/binding.js', 'src/addon.cc', PREBUILT]) {
       assert.ok(entries.includes(need), `${need} missing from the tarball`);
     }
-    const allowed = /^(package\.json|README\.md|LICENSE|binding\.gyp|index\.d\.ts|lib\/.+\.(js|mjs)|src\/[^/]+\.(c|h|cc)|prebuilds\/[^/]+\/[^/]+\.node)$/;
+    const allowed = /^(package\.json|README\.md|LICENSE|binding\.gyp|index\.d\.ts|lib\/.+\.(js|mjs)|bin\/[^/]+\.js|src\/[^/]+\.(c|h|cc)|prebuilds\/[^/]+\/[^/]+\.node)$/;
     assert.deepEqual(entries.filter((e) => !allowed.test(e)), [], 'unexpected files in the tarball');
     assert.ok(size < 512 * 1024, `tarball is ${size} bytes`);
 

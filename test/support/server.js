@@ -32,6 +32,13 @@
  *   - maxItemSizeKb     {number}  passed to dynalite (default 400)
  *   - ttlTransitionMs   {number}  if > 0, UpdateTimeToLive goes through ENABLING / DISABLING for
  *                                 this long before ENABLED / DISABLED (default 0: immediate)
+ *   - indexCreateMs     {number}  time a global secondary index added by UpdateTable stays CREATING
+ *                                 (Backfilling) after its backfill, with the table UPDATING (default 0)
+ *   - gsiUpdates        {'emulate'|'dynalite'} how UpdateTable's GlobalSecondaryIndexUpdates Create is
+ *                                 answered: 'emulate' (default) creates and backfills the index (see the
+ *                                 dynalite notes); 'dynalite' forwards it as is: plain dynalite answers
+ *                                 200 and creates nothing (an emulator without GSI updates). To see a
+ *                                 refusal (LimitExceededException, ...), inject a 'respond' fault.
  *   - clockSkewMs       {number}  allowed |now - X-Amz-Date| (default 15 min, like AWS)
  *   - now               {() => number} clock used for X-Amz-Date and token-expiry checks (default Date.now);
  *                                 when given, every answer's Date header shows this clock (a server
@@ -58,7 +65,9 @@
  *          byTarget,      // { GetItem: n, ... } client POSTs per X-Amz-Target operation (verified or not)
  *          forwarded,     // requests actually forwarded to dynalite (client + internal helpers; not the
  *                         // DescribeTable lookups the TTL emulation makes)
- *          emulated,      // { UpdateTimeToLive: n, DescribeTimeToLive: n } answered by the proxy
+ *          emulated,      // { UpdateTimeToLive: n, DescribeTimeToLive: n, UpdateTable: n, Query: n, Scan: n }
+ *                         // answered by the proxy (UpdateTable: GSI creations; Query/Scan: refused reads
+ *                         // of an index still being created)
  *          faults,        // number of fault firings
  *          faultsByKind,  // { throttle: n, ... }
  *          internal,      // verified requests made by the harness helpers (send/getItem/...)
@@ -146,6 +155,22 @@
  * with ProvisionedThroughput { ReadCapacityUnits: 0, WriteCapacityUnits: 0, NumberOfDecreasesToday: 0 };
  * provisioned tables have NO BillingModeSummary. UpdateTable with ProvisionedThroughput on an on-demand
  * table -> 400 ValidationException.
+ *
+ * Global secondary indexes: dynalite creates them with CreateTable (CREATING, then ACTIVE with the table)
+ * and maintains them on every write (synchronously: the harness's indexes are never stale, unlike
+ * DynamoDB's, which are eventually consistent); Query on an index with Limit pages correctly
+ * (LastEvaluatedKey holds the table key and the index key). But its UpdateTable validates a
+ * GlobalSecondaryIndexUpdates Create, answers 200 and creates nothing. The proxy emulates that Create
+ * (gsiUpdates 'emulate', the default) on dynalite's own store, captured when the server starts: it
+ * checks the request as DynamoDB does (table ACTIVE, one index creation at a time, key attributes in
+ * AttributeDefinitions with their types, ProvisionedThroughput required on a provisioned table and
+ * refused on an on-demand one, no existing index of that name), adds the index (IndexStatus CREATING,
+ * Backfilling true, table UPDATING), backfills it from the table's items, then after indexCreateMs marks
+ * it ACTIVE. Query / Scan on an index still CREATING -> 400 ValidationException 'Cannot read from
+ * backfilling global secondary index: <name>', as DynamoDB answers. Only a Create alone is emulated
+ * (with other changes in the same UpdateTable -> 400 ValidationException naming the test server); the
+ * backfill is not isolated from writes to the same items made while it runs (add indexes to quiet
+ * tables). Delete and Update of an index are dynalite's (Delete: accepted, nothing happens).
  *
  * Other exports: HarnessRequestError (class), crc32(bufOrString, prev?) -> unsigned CRC32 as DynamoDB uses
  * for x-amz-crc32.
@@ -270,6 +295,11 @@ async function startTestServer(options = {}) {
 
   const identities = new Map(); // accessKeyId -> { accessKeyId, secretAccessKey, sessionToken?, expiresAt? }
   const ttlState = new Map(); // table -> { status, attributeName, until }
+  const indexCreateMs = options.indexCreateMs || 0;
+  const gsiUpdates = options.gsiUpdates || 'emulate';
+  if (gsiUpdates !== 'emulate' && gsiUpdates !== 'dynalite') throw new TypeError("startTestServer: gsiUpdates must be 'emulate' or 'dynalite'");
+  const creatingIndexes = new Map(); // `${table}\0${index}` -> true while an emulated index is CREATING
+  const indexTimers = new Set();
   const faults = [];
   const pendingTimers = new Set();
   const inflightUpstream = new Set();
@@ -314,12 +344,26 @@ async function startTestServer(options = {}) {
   if (primary.sessionToken) credentials.sessionToken = primary.sessionToken;
 
   // --- dynalite -------------------------------------------------------------------------------
-  const dynalite = require('dynalite')({
-    createTableMs: options.createTableMs || 0,
-    deleteTableMs: options.deleteTableMs || 0,
-    updateTableMs: options.updateTableMs || 0,
-    maxItemSizeKb: options.maxItemSizeKb || 400,
-  });
+  // Its store (tables, items, indexes) is captured as dynalite creates it, for the GSI emulation.
+  const dynaliteDb = require('dynalite/db');
+  const realCreate = dynaliteDb.create;
+  let dynaliteStore = null;
+  dynaliteDb.create = function captureStore(...args) {
+    dynaliteStore = realCreate.apply(this, args);
+    return dynaliteStore;
+  };
+  let dynalite;
+  try {
+    dynalite = require('dynalite')({
+      createTableMs: options.createTableMs || 0,
+      deleteTableMs: options.deleteTableMs || 0,
+      updateTableMs: options.updateTableMs || 0,
+      maxItemSizeKb: options.maxItemSizeKb || 400,
+    });
+  } finally {
+    dynaliteDb.create = realCreate;
+  }
+  if (!dynaliteStore) throw new Error('test server: could not capture dynalite\'s store (dynalite changed?)');
   // Never close idle keep-alive connections from our agent (avoids the reuse-while-closing race);
   // close() destroys the agent and dynalite.close() then ends everything.
   dynalite.keepAliveTimeout = 0;
@@ -760,6 +804,153 @@ async function startTestServer(options = {}) {
     };
   }
 
+  // --- GSI creation emulation (UpdateTable GlobalSecondaryIndexUpdates Create) -------------------
+  function isIndexCreate(target, data) {
+    return gsiUpdates === 'emulate' && target === 'UpdateTable' && data && typeof data === 'object' &&
+      Array.isArray(data.GlobalSecondaryIndexUpdates) && data.GlobalSecondaryIndexUpdates.some((u) => u && u.Create);
+  }
+
+  function readsCreatingIndex(target, data) {
+    return (target === 'Query' || target === 'Scan') && data && typeof data === 'object' &&
+      typeof data.IndexName === 'string' && creatingIndexes.has(`${data.TableName}\0${data.IndexName}`);
+  }
+
+  /** fn(table) runs under dynalite's lock of the table; resolves what fn returns. */
+  function withTableLocked(name, fn) {
+    return new Promise((resolve, rejectP) => {
+      dynaliteStore.tableDb.lock(name, (release) => {
+        const done = release((err, value) => (err ? rejectP(err) : resolve(value)));
+        dynaliteStore.getTable(name, false, (err, table) => {
+          if (err) return done(err);
+          Promise.resolve().then(() => fn(table)).then((value) => done(null, value), done);
+        });
+      });
+    });
+  }
+
+  function putTable(table) {
+    return new Promise((resolve, rejectP) => dynaliteStore.tableDb.put(table.TableName, table, (err) => (err ? rejectP(err) : resolve())));
+  }
+
+  /** Adds the index's entries for every item already in the table. */
+  async function backfillIndex(table, index) {
+    const types = {};
+    for (const d of table.AttributeDefinitions) types[d.AttributeName] = d.AttributeType;
+    const keys = index.KeySchema.map((k) => k.AttributeName);
+    const indexDb = dynaliteStore.getIndexDb('global', table.TableName, index.IndexName);
+    const puts = [];
+    for await (const item of dynaliteStore.getItemDb(table.TableName).createValueStream()) {
+      if (!keys.every((k) => item[k] && item[k][types[k]] != null)) continue; // sparse, or another type
+      for (const p of dynaliteDb.getIndexActions([index], null, item, table).puts) puts.push(p);
+    }
+    for (const p of puts) {
+      await new Promise((resolve, rejectP) => indexDb.put(p.key, p.item, (err) => (err ? rejectP(err) : resolve())));
+    }
+  }
+
+  async function emulateIndexCreate(data) {
+    const vErr = (message) => ({ status: 400, body: { __type: DDB + 'ValidationException', message: 'One or more parameter values were invalid: ' + message } });
+    const name = data.TableName;
+    if (typeof name !== 'string' || !/^[a-zA-Z0-9_.-]{3,255}$/.test(name)) {
+      return validationError([`Value '${name}' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ and have length between 3 and 255`]);
+    }
+    const updates = data.GlobalSecondaryIndexUpdates;
+    if (updates.filter((u) => u && u.Create).length > 1) {
+      return { status: 400, body: { __type: DDB + 'LimitExceededException', message: 'Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table' } };
+    }
+    if (updates.length > 1 || data.ProvisionedThroughput || data.BillingMode || data.StreamSpecification || data.SSESpecification) {
+      return vErr('test server: an UpdateTable with a global secondary index Create and other changes is not emulated');
+    }
+    const c = updates[0].Create;
+    if (typeof c.IndexName !== 'string' || !/^[a-zA-Z0-9_.-]{3,255}$/.test(c.IndexName)) return vErr(`invalid IndexName ${JSON.stringify(c.IndexName)}`);
+    const ks = c.KeySchema;
+    if (!Array.isArray(ks) || ks.length < 1 || ks.length > 2 || ks[0].KeyType !== 'HASH' || (ks[1] && ks[1].KeyType !== 'RANGE') ||
+        !ks.every((k) => k && typeof k.AttributeName === 'string' && k.AttributeName)) {
+      return vErr('Invalid KeySchema for index ' + c.IndexName);
+    }
+    const p = c.Projection;
+    if (!p || !['ALL', 'INCLUDE', 'KEYS_ONLY'].includes(p.ProjectionType)) return vErr('Unknown ProjectionType: ' + (p && p.ProjectionType));
+    if (p.NonKeyAttributes && p.ProjectionType !== 'INCLUDE') return vErr(`ProjectionType is ${p.ProjectionType}, but NonKeyAttributes is specified`);
+    if (p.ProjectionType === 'INCLUDE' && !(Array.isArray(p.NonKeyAttributes) && p.NonKeyAttributes.length)) return vErr('NonKeyAttributes must not be empty when ProjectionType is INCLUDE');
+    try {
+      return await withTableLocked(name, async (table) => {
+        if (table.TableStatus !== 'ACTIVE') {
+          return { status: 400, body: { __type: DDB + 'ResourceInUseException', message: `Attempt to change a resource which is still in use: Table is being ${table.TableStatus === 'DELETING' ? 'deleted' : 'updated'}: ${name}` } };
+        }
+        const gsis = table.GlobalSecondaryIndexes || [];
+        if (gsis.some((i) => i.IndexStatus === 'CREATING' || i.IndexStatus === 'DELETING')) {
+          return { status: 400, body: { __type: DDB + 'LimitExceededException', message: 'Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table' } };
+        }
+        if (gsis.concat(table.LocalSecondaryIndexes || []).some((i) => i.IndexName === c.IndexName)) {
+          return vErr(`Index with name ${c.IndexName} already exists`);
+        }
+        const defs = table.AttributeDefinitions.map((d) => ({ ...d }));
+        for (const d of data.AttributeDefinitions || []) {
+          const had = defs.find((x) => x.AttributeName === d.AttributeName);
+          if (had && had.AttributeType !== d.AttributeType) return vErr(`Attribute ${d.AttributeName} is defined as ${had.AttributeType}, not ${d.AttributeType}`);
+          if (!['S', 'N', 'B'].includes(d.AttributeType)) return vErr(`invalid AttributeType ${d.AttributeType}`);
+          if (!had) defs.push({ AttributeName: d.AttributeName, AttributeType: d.AttributeType });
+        }
+        const missing = ks.filter((k) => !defs.some((d) => d.AttributeName === k.AttributeName)).map((k) => k.AttributeName);
+        if (missing.length) {
+          return vErr(`Some index key attributes are not defined in AttributeDefinitions. Keys: [${missing.join(', ')}], AttributeDefinitions: [${defs.map((d) => d.AttributeName).join(', ')}]`);
+        }
+        const onDemand = (table.BillingModeSummary || {}).BillingMode === 'PAY_PER_REQUEST';
+        const pt = c.ProvisionedThroughput;
+        if (onDemand && pt) return vErr(`ProvisionedThroughput should not be specified for index: ${c.IndexName} when BillingMode is PAY_PER_REQUEST`);
+        if (!onDemand && !(pt && pt.ReadCapacityUnits >= 1 && pt.WriteCapacityUnits >= 1)) return vErr('ProvisionedThroughput must be specified for index: ' + c.IndexName);
+        const index = {
+          IndexName: c.IndexName,
+          KeySchema: ks.map((k) => ({ AttributeName: k.AttributeName, KeyType: k.KeyType })),
+          Projection: p.ProjectionType === 'INCLUDE' ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...p.NonKeyAttributes] } : { ProjectionType: p.ProjectionType },
+          IndexStatus: 'CREATING',
+          Backfilling: true,
+          ProvisionedThroughput: { ReadCapacityUnits: pt ? pt.ReadCapacityUnits : 0, WriteCapacityUnits: pt ? pt.WriteCapacityUnits : 0, NumberOfDecreasesToday: 0 },
+          IndexSizeBytes: 0,
+          ItemCount: 0,
+          IndexArn: `${table.TableArn}/index/${c.IndexName}`,
+        };
+        table.AttributeDefinitions = defs;
+        table.GlobalSecondaryIndexes = gsis.concat(index);
+        table.TableStatus = 'UPDATING';
+        creatingIndexes.set(`${name}\0${c.IndexName}`, true);
+        await putTable(table);
+        await backfillIndex(table, index);
+        const answer = JSON.parse(JSON.stringify(table));
+        const timer = setTimeout(() => {
+          indexTimers.delete(timer);
+          if (closed) return;
+          withTableLocked(name, async (t) => {
+            const i = (t.GlobalSecondaryIndexes || []).find((x) => x.IndexName === c.IndexName);
+            if (!i) return;
+            i.IndexStatus = 'ACTIVE';
+            delete i.Backfilling;
+            if (t.TableStatus === 'UPDATING') t.TableStatus = 'ACTIVE';
+            await putTable(t);
+          }).catch(() => {}).finally(() => creatingIndexes.delete(`${name}\0${c.IndexName}`));
+        }, indexCreateMs);
+        indexTimers.add(timer);
+        return { status: 200, body: { TableDescription: answer } };
+      });
+    } catch (err) {
+      if (err && err.statusCode && err.body) return { status: err.statusCode, body: err.body }; // ResourceNotFoundException
+      throw err;
+    }
+  }
+
+  function emulates(ctx) {
+    return ctx.target === 'UpdateTimeToLive' || ctx.target === 'DescribeTimeToLive' ||
+      isIndexCreate(ctx.target, ctx.json) || readsCreatingIndex(ctx.target, ctx.json);
+  }
+
+  /** { status, body(object) } for a request the proxy answers itself. */
+  async function emulate(ctx) {
+    stats.emulated[ctx.target] = (stats.emulated[ctx.target] || 0) + 1;
+    if (ctx.target === 'UpdateTimeToLive' || ctx.target === 'DescribeTimeToLive') return emulateTtl(ctx.target, ctx.json);
+    if (ctx.target === 'UpdateTable') return emulateIndexCreate(ctx.json);
+    return { status: 400, body: { __type: CORAL_VALIDATE + 'ValidationException', message: `Cannot read from backfilling global secondary index: ${ctx.json.IndexName}` } };
+  }
+
   function jsonResult(r) {
     const buf = Buffer.from(r.body === undefined ? '' : JSON.stringify(r.body));
     const h = amzHeaders(buf);
@@ -769,25 +960,23 @@ async function startTestServer(options = {}) {
   }
 
   function noteDeleteTable(target, status, body) {
-    if (target === 'DeleteTable' && status === 200 && body && body.TableName) ttlState.delete(body.TableName);
+    if (target === 'DeleteTable' && status === 200 && body && body.TableName) {
+      ttlState.delete(body.TableName);
+      for (const k of creatingIndexes.keys()) if (k.startsWith(`${body.TableName}\0`)) creatingIndexes.delete(k);
+    }
   }
 
   /** The normal answer, buffered: { status, rawHeaders, body(Buffer) }. */
   async function produce(ctx) {
-    if (ctx.target === 'UpdateTimeToLive' || ctx.target === 'DescribeTimeToLive') {
-      stats.emulated[ctx.target] = (stats.emulated[ctx.target] || 0) + 1;
-      return jsonResult(await emulateTtl(ctx.target, ctx.json));
-    }
+    if (emulates(ctx)) return jsonResult(await emulate(ctx));
     const r = await upstreamBuffered(ctx.req.method, ctx.req.url, forwardHeaders(ctx.req, ctx.body.length), ctx.body);
     noteDeleteTable(ctx.target, r.status, ctx.json);
     return r;
   }
 
-  /** Normal path: emulate TTL or stream dynalite's answer back. */
+  /** Normal path: emulate TTL and GSI creation, or stream dynalite's answer back. */
   async function answer(ctx, res) {
-    if (ctx.target === 'UpdateTimeToLive' || ctx.target === 'DescribeTimeToLive') {
-      return sendBuffered(res, await produce(ctx));
-    }
+    if (emulates(ctx)) return sendBuffered(res, await produce(ctx));
     const up = await upstreamRequest(ctx.req.method, ctx.req.url, forwardHeaders(ctx.req, ctx.body.length), ctx.body);
     if (ctx.target) noteDeleteTable(ctx.target, up.statusCode, ctx.json);
     if (!canWrite(res)) { up.resume(); return; }
@@ -1166,6 +1355,8 @@ async function startTestServer(options = {}) {
     closed = true;
     closing = (async () => {
       faults.length = 0;
+      for (const timer of indexTimers) clearTimeout(timer);
+      indexTimers.clear();
       const proxyClosed = new Promise((resolve) => proxy.close(() => resolve()));
       for (const entry of pendingTimers) {
         if (entry.timer) clearTimeout(entry.timer);
