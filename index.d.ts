@@ -118,6 +118,135 @@ declare namespace DynamoDBStore {
      * expiry was written less than touchAfter seconds ago. Default 0.
      */
     touchAfter?: number | undefined;
+    /**
+     * A user's sessions (README, "Users and devices"): every write keeps the item's `attribute`
+     * equal to `of(session)` (removed when it returns nothing) and records `createdAt` once;
+     * createTableIfDontExists() creates the sparse index `index` on it.
+     */
+    users?: UsersOptions | undefined;
+    /**
+     * Sessions whose JSON is longer than `threshold` bytes (default 1024) are stored compressed
+     * (zstd, `level` 1-19, default 3) in a binary attribute. Reading accepts both forms whatever
+     * this says. The 1.x package cannot read compressed items.
+     */
+    compress?: boolean | CompressOptions | undefined;
+    /**
+     * AES-256-GCM encryption of stored sessions: keys by id (32-byte Buffers or base64 text),
+     * writes use `current`; older keys still decrypt. A session that does not decrypt reads as none.
+     */
+    encrypt?: EncryptOptions | undefined;
+  }
+
+  interface UsersOptions {
+    /** The user id of a session (a string or a finite number, stored as its decimal text), or nothing. */
+    of: (session: Record<string, any>) => string | number | null | undefined;
+    /** The item attribute holding the user id. Default 'userId'. */
+    attribute?: string | undefined;
+    /** The global secondary index on it. Default 'userId-index'. */
+    index?: string | undefined;
+    /** Items per Query page (DynamoDB's default when absent). */
+    pageSize?: number | undefined;
+    /** ms between destroySessionsOf()'s passes over the eventually consistent index. Default 1000. */
+    settleMs?: number | undefined;
+  }
+
+  interface CompressOptions {
+    /** Compress sessions whose JSON is longer than this many bytes. Default 1024. */
+    threshold?: number | undefined;
+    /** zstd level, 1 (fastest) to 19. Default 3. */
+    level?: number | undefined;
+  }
+
+  interface EncryptOptions {
+    /** Key id (1-64 characters of A-Z a-z 0-9 . _ : -) to a 32-byte key (Buffer, Uint8Array or base64). */
+    keys: Record<string, Uint8Array | string> | Map<string, Uint8Array | string>;
+    /** The id of the key new writes use. */
+    current: string;
+  }
+
+  /** One of a user's live sessions (sessionsOf). */
+  interface UserSession {
+    key: string;
+    expires: Date;
+    createdAt: Date | null;
+  }
+
+  interface DestroySessionsOptions {
+    /** Session keys to keep (e.g. the current one). */
+    except?: string | readonly string[] | undefined;
+  }
+
+  /** An item's metadata (inspect): never the session's content. */
+  interface ItemInfo {
+    key: string;
+    expires: Date | null;
+    createdAt: Date | null;
+    user: string | null;
+    version: number | null;
+    /** The item's size in bytes, as DynamoDB counts it (approximately). */
+    size: number;
+  }
+
+  interface KeySchemaElement {
+    attribute: string;
+    keyType: 'HASH' | 'RANGE' | (string & {});
+    attributeType?: string | undefined;
+  }
+
+  interface TableDescription {
+    name: string;
+    status: string;
+    keySchema: KeySchemaElement[];
+    ttl: { status: string; attribute: string | null };
+    billingMode: string;
+    capacity: { read: number; write: number } | null;
+    itemCount: number | null;
+    sizeBytes: number | null;
+    indexes: Array<{
+      name: string;
+      status: string;
+      keySchema: KeySchemaElement[];
+      projection: unknown;
+      itemCount: number | null;
+      backfilling?: boolean;
+    }>;
+  }
+
+  /** One DynamoDB operation's numbers in stats(). */
+  interface OperationStats {
+    count: number;
+    /** Failures by error code. */
+    errors: Record<string, number>;
+    /** Attempts beyond the first. */
+    retries: number;
+    /** Attempts refused by throttling. */
+    throttles: number;
+    /** Latency of the whole operation, retries included (ms; null before the first). */
+    latencyMs: { p50: number | null; p99: number | null };
+  }
+
+  /** What stats() returns. */
+  interface Stats {
+    operations: Record<string, OperationStats>;
+    /** Capacity units DynamoDB reported (ReturnConsumedCapacity TOTAL). */
+    consumedCapacity: { read: number; write: number };
+    /** Saves that met a parallel write (concurrency 'strict' conflicts, merges written again). */
+    conflicts: number;
+    /** Saves skipped by touchAfter. */
+    touchesSkipped: number;
+    /** Stored sessions that did not decode (decryption or authentication failed) and read as none. */
+    unreadable: number;
+  }
+
+  /** A message on diagnostics_channel 'koa-session-dynamodb-store:request'. */
+  interface RequestMessage {
+    table: string;
+    operation: string;
+    durationMs: number;
+    attempts: number;
+    httpStatusCode?: number;
+    errorCode?: string;
+    consumedCapacity: number;
   }
 
   /** koa-session's third argument to get(). */
@@ -189,6 +318,11 @@ declare namespace DynamoDBStore {
     attempts?: number;
     /** Whether trying again later may succeed. */
     retryable?: boolean;
+    /** Attempts refused by throttling. */
+    throttles?: number;
+    /** destroySessionsOf: sessions destroyed before it failed, and those that may not have been. */
+    destroyed?: number;
+    notDestroyed?: number;
     // No `status` / `statusCode` (see above): reading them is a compile error, on purpose.
   }
 
@@ -230,6 +364,25 @@ declare class DynamoDBStore {
 
   /** Waits for the requests in flight, then stops the store's thread. Later operations reject. */
   close(): Promise<void>;
+
+  /** What the store did and what it cost since it was created. */
+  stats(): DynamoDBStore.Stats;
+
+  /** The user's live sessions, newest first (needs the users option). */
+  sessionsOf(userId: string | number): Promise<DynamoDBStore.UserSession[]>;
+
+  /**
+   * Destroys every session of the user but those in `except`; resolves how many. None of them can
+   * be read again, and a request of one of them still in flight cannot bring it back. A partial
+   * failure rejects with `destroyed` and `notDestroyed` counts on the error.
+   */
+  destroySessionsOf(userId: string | number, options?: DynamoDBStore.DestroySessionsOptions): Promise<number>;
+
+  /** The table as DynamoDB describes it. */
+  describeTable(): Promise<DynamoDBStore.TableDescription>;
+
+  /** An item's metadata (no session content), or null when there is no such item. */
+  inspect(key: string): Promise<DynamoDBStore.ItemInfo | null>;
 
   /** The attribute the expiry epoch seconds are written to (it may follow the table's TTL setting). */
   readonly ttlKey: string;

@@ -36,6 +36,9 @@ const options: DynamoDBStoreOptions = {
   sessionMaxAge: 86400000,
   concurrency: 'strict',
   touchAfter: 300,
+  users: { of: (sess) => sess.userId, attribute: 'userId', index: 'userId-index', pageSize: 100, settleMs: 1000 },
+  compress: { threshold: 1024, level: 3 },
+  encrypt: { keys: { k1: new Uint8Array(32), k2: 'base64text' }, current: 'k2' },
 };
 
 const store = new DynamoDBStore(options);
@@ -143,3 +146,19 @@ async function main(): Promise<void> {
 }
 
 void main;
+
+// Users, stats, operators' calls.
+async function operators(): Promise<void> {
+  const list: DynamoDBStore.UserSession[] = await store.sessionsOf('u1');
+  const when: Date | null = list[0].createdAt;
+  const n: number = await store.destroySessionsOf(42, { except: list[0].key });
+  const info = await store.inspect('k');
+  const v: number | null | undefined = info?.version;
+  const d: DynamoDBStore.TableDescription = await store.describeTable();
+  const st: DynamoDBStore.Stats = store.stats();
+  const p50: number | null = st.operations.GetItem.latencyMs.p50;
+  const w: number = st.consumedCapacity.write + st.unreadable + st.conflicts + st.touchesSkipped;
+  void [when, n, v, d, p50, w];
+  new DynamoDBStore({ dynamoConfig: { region: 'us-east-1' }, compress: true });
+}
+void operators;
