@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 JOBS=${FUZZ_JOBS:-1}
-ALL_TARGETS=(get_item put_item update_item parse_error attr_to_json number check_object sigv4 http1 evaluate)
+ALL_TARGETS=(get_item put_item update_item parse_error attr_to_json number check_object sigv4 http1 evaluate blob)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
 
@@ -37,6 +37,7 @@ max_len() {
     check_object) echo 2048 ;;
     http1) echo 4096 ;;
     evaluate) echo 4096 ;;
+    blob) echo 4096 ;;
     *) echo 4096 ;;
   esac
 }
@@ -44,9 +45,16 @@ sources() {
   case "$1" in
     sigv4) echo "src/sigv4.c src/sigv4_ref.c src/buf.c" ;;
     http1) echo "src/http1.c src/buf.c" ;;
+    blob) echo "src/blob.c src/base64.c src/buf.c" ;;
     evaluate) echo "src/request.c src/http1.c src/crc32.c src/sigv4.c src/buf.c src/ddb_number.c src/ddb_json.c src/ddb_update.c src/ddb_ref.c" ;;
     update_item) echo "src/ddb_number.c src/ddb_json.c src/ddb_update.c src/ddb_ref.c src/buf.c" ;;
     *) echo "src/ddb_number.c src/ddb_json.c src/ddb_ref.c src/buf.c" ;;
+  esac
+}
+# compiler and linker flags some targets need beyond jansson and libcrypto
+extra_flags() {
+  case "$1" in
+    blob) pkg-config --cflags --libs libzstd ;;
   esac
 }
 
@@ -61,7 +69,7 @@ for t in "${TARGETS[@]}"; do
   [ -f "fuzz/fuzz_$t.c" ] || { echo "fuzz.sh: no target fuzz/fuzz_$t.c" >&2; exit 2; }
   echo "== build fuzz_$t"
   # shellcheck disable=SC2046
-  $CC $CFLAGS -o "$BUILD/fuzz_$t" "fuzz/fuzz_$t.c" $(sources "$t") $LIBS
+  $CC $CFLAGS -o "$BUILD/fuzz_$t" "fuzz/fuzz_$t.c" $(sources "$t") $LIBS $(extra_flags "$t")
 done
 
 run_one() {

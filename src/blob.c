@@ -105,7 +105,8 @@ int ddbs_blob_encode(const ddbs_blob_opts *o, const char *table, const char *key
   size_t len0 = out ? out->len : 0, total = 0;
   int wrote = 0;
   if (is_blob) *is_blob = 0;
-  if (!o || !out || !is_blob || (!json && len)) return fail(err, errlen, DDBS_BLOB_E_INPUT, "blob encode: missing argument");
+  if (!o || !out || !is_blob || (!json && len))
+    return fail(err, errlen, DDBS_BLOB_E_INPUT, "blob encode: missing argument");
   if (len > DDBS_BLOB_MAX_PLAIN)
     return fail(err, errlen, DDBS_BLOB_E_INPUT, "blob encode: the session JSON is over 16 MiB");
   if (o->level != 0 && (o->level < DDBS_BLOB_LEVEL_MIN || o->level > DDBS_BLOB_LEVEL_MAX))
@@ -119,7 +120,8 @@ int ddbs_blob_encode(const ddbs_blob_opts *o, const char *table, const char *key
     k = &o->keys[o->current];
     const char *nul = memchr(k->id, '\0', sizeof k->id);
     id_len = nul ? (size_t)(nul - k->id) : 0;
-    if (id_len == 0) return fail(err, errlen, DDBS_BLOB_E_INPUT, "blob encode: the current key's id is empty or too long");
+    if (id_len == 0)
+      return fail(err, errlen, DDBS_BLOB_E_INPUT, "blob encode: the current key's id is empty or too long");
     if (!aad_lengths_ok(table, &table_len, key, key_len))
       return fail(err, errlen, DDBS_BLOB_E_INPUT, "blob encode: missing or too long table name or item key");
   }
@@ -242,7 +244,8 @@ static int unzstd(const ddbs_blob_opts *o, const unsigned char *src, size_t n, d
     return fail(err, errlen, DDBS_BLOB_E_UNREADABLE, "stored session blob: the payload is not a zstd frame");
   size_t fsz = ZSTD_findFrameCompressedSize(src, n);
   if (ZSTD_isError(fsz) || fsz != n)
-    return fail(err, errlen, DDBS_BLOB_E_UNREADABLE, "stored session blob: the payload is not exactly one zstd frame");
+    return fail(err, errlen, DDBS_BLOB_E_UNREADABLE,
+                "stored session blob: the payload is not exactly one zstd frame");
   unsigned long long cs = ZSTD_getFrameContentSize(src, n);
   if (cs == ZSTD_CONTENTSIZE_ERROR)
     return fail(err, errlen, DDBS_BLOB_E_UNREADABLE, "stored session blob: bad zstd frame header");
@@ -275,11 +278,14 @@ static int unzstd(const ddbs_blob_opts *o, const unsigned char *src, size_t n, d
     rc = fail(err, errlen, DDBS_BLOB_E_INTERNAL, "stored session blob: decompression setup failed");
     goto cleanup;
   }
-  size_t cap = n * 4 < 65536 ? 65536 : n * 4;
-  if (cap > DDBS_BLOB_MAX_PLAIN + 1) cap = DDBS_BLOB_MAX_PLAIN + 1;
+  /* the buffer grows up to one byte past the bound (and the NUL): a frame of exactly the bound
+   * still has room to finish (its checksum), one byte more is seen as over it */
+  const size_t limit = DDBS_BLOB_MAX_PLAIN + 2;
+  size_t cap = n < limit / 4 ? n * 4 : limit;
+  if (cap < 65536) cap = 65536;
   ZSTD_inBuffer in = {src, n, 0};
   int done = 0;
-  /* each pass finishes, takes input, or grows the buffer (at most ~9 times); a pass that does
+  /* each pass finishes, takes input, or grows the buffer (at most ~8 times); a pass that does
    * none of these ends the loop as a failure, and the number of passes is bounded anyway */
   for (int pass = 0; pass < 4096 && !done; pass++) {
     if (grow_wiping(&scratch, cap) != 0) {
@@ -302,11 +308,11 @@ static int unzstd(const ddbs_blob_opts *o, const unsigned char *src, size_t n, d
     if (r == 0) { /* the frame is complete and flushed */
       done = 1;
     } else if (ob.pos == ob.size) { /* full: grow, up to the bound */
-      if (cap > DDBS_BLOB_MAX_PLAIN) {
+      if (cap >= limit) { /* (not reached: the length check above comes first) */
         rc = fail(err, errlen, DDBS_BLOB_E_UNREADABLE, "stored session blob: decompresses to over 16 MiB");
         goto cleanup;
       }
-      cap = cap > (DDBS_BLOB_MAX_PLAIN + 1) / 2 ? DDBS_BLOB_MAX_PLAIN + 1 : cap * 2;
+      cap = cap > limit / 2 ? limit : cap * 2;
     } else if (in.pos == in.size || (in.pos == in_before && produced == 0)) {
       break; /* room left and no input taken: the frame is cut short */
     }
@@ -357,18 +363,18 @@ int ddbs_blob_decode(const ddbs_blob_opts *o, const char *table, const char *key
   const unsigned char flags = blob[1];
   if (flags & ~(DDBS_BLOB_F_COMPRESSED | DDBS_BLOB_F_ENCRYPTED))
     return fail(err, errlen, DDBS_BLOB_E_UNREADABLE, "stored session blob: unknown flags");
-  if (!flags) return fail(err, errlen, DDBS_BLOB_E_UNREADABLE, "stored session blob: neither compressed nor encrypted");
+  if (!flags)
+    return fail(err, errlen, DDBS_BLOB_E_UNREADABLE, "stored session blob: neither compressed nor encrypted");
   const int compressed = flags & DDBS_BLOB_F_COMPRESSED;
-  if (!(flags & DDBS_BLOB_F_ENCRYPTED)) {
-    if (o->nkeys)
-      return fail(err, errlen, DDBS_BLOB_E_UNREADABLE, "stored session blob: not encrypted, and encryption is on");
+  if (!(flags & DDBS_BLOB_F_ENCRYPTED)) { /* read whatever the key set (see the policy in blob.h) */
     if (len - 2 > DDBS_BLOB_MAX_PLAIN)
       return fail(err, errlen, DDBS_BLOB_E_UNREADABLE, "stored session blob: over 16 MiB");
     return unzstd(o, blob + 2, len - 2, out, err, errlen);
   }
 
   /* encrypted */
-  if (!o->nkeys) return fail(err, errlen, DDBS_BLOB_E_UNREADABLE, "stored session blob: encrypted, and no keys are set");
+  if (!o->nkeys)
+    return fail(err, errlen, DDBS_BLOB_E_UNREADABLE, "stored session blob: encrypted, and no keys are set");
   if (len < 3) return fail(err, errlen, DDBS_BLOB_E_UNREADABLE, "stored session blob: truncated");
   size_t id_len = blob[2];
   if (id_len < 1 || id_len > DDBS_BLOB_KEY_ID_MAX)
@@ -377,7 +383,8 @@ int ddbs_blob_decode(const ddbs_blob_opts *o, const char *table, const char *key
   if (len < hdr_len + DDBS_BLOB_NONCE_LEN + DDBS_BLOB_TAG_LEN)
     return fail(err, errlen, DDBS_BLOB_E_UNREADABLE, "stored session blob: truncated");
   size_t ct_len = len - hdr_len - DDBS_BLOB_NONCE_LEN - DDBS_BLOB_TAG_LEN;
-  if (ct_len > DDBS_BLOB_MAX_PLAIN) return fail(err, errlen, DDBS_BLOB_E_UNREADABLE, "stored session blob: over 16 MiB");
+  if (ct_len > DDBS_BLOB_MAX_PLAIN)
+    return fail(err, errlen, DDBS_BLOB_E_UNREADABLE, "stored session blob: over 16 MiB");
   const ddbs_blob_key *k = find_key(o, blob + 3, id_len);
   if (!k) return fail(err, errlen, DDBS_BLOB_E_UNREADABLE, "stored session blob: unknown key id");
   size_t table_len = 0;

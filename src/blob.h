@@ -26,12 +26,15 @@
  * Policy. Encode: the JSON is compressed when compression is on and it is longer than threshold
  * bytes, and the frame is kept only when it is shorter than the JSON (else the payload is the
  * JSON); with no key set and no kept frame, the session stays a plain map (*is_blob = 0).
- * Decode: the blob alone says what to undo (compression may be turned off since it was
- * written). With keys set, only encrypted blobs are read (an unencrypted blob in an encrypted
- * store is unreadable: it would let anyone who can write to the table plant a session); any key of
- * the set decrypts (rotation: writes use the current one). A decoded payload larger than
- * DDBS_BLOB_MAX_PLAIN is refused before it is allocated whole. The caller checks that the text is
- * a JSON object, as it does for plain sessions.
+ * Decode: the blob alone says what to undo (compression or encryption may have been turned on or
+ * off since it was written). An encrypted blob needs a key set holding its key id; any key of the
+ * set decrypts (rotation: writes use the current one). A compressed-only blob is read with or
+ * without keys, as the store reads plain map sessions when encryption is on: refusing it would log
+ * out the sessions compressed before encryption was turned on, and would not stop anyone who can
+ * write the table (they could write a plain map). A payload that decodes to more than
+ * DDBS_BLOB_MAX_PLAIN is refused: before any allocation when the frame header gives its size,
+ * as soon as the output passes the bound when not. The caller checks that the text is a JSON
+ * object, as it does for plain sessions.
  * Nonces: 96 random bits per write; keep under 2^32 writes per key (NIST SP 800-38D) - rotate.
  *
  * Secrets: keys are never copied but into OpenSSL's cipher context (freed with OPENSSL_cleanse by
@@ -68,7 +71,7 @@
 #define DDBS_BLOB_E_INPUT -2      /* encode: bad options (level, keys, current) or JSON over DDBS_BLOB_MAX_PLAIN;
                                      both: a missing argument */
 #define DDBS_BLOB_E_UNREADABLE -3 /* decode: the blob does not decode (the session reads as none) */
-#define DDBS_BLOB_E_INTERNAL -4   /* encode: RAND_bytes, the cipher or the compressor failed */
+#define DDBS_BLOB_E_INTERNAL -4   /* RAND_bytes, the cipher or the compressor failed (not the blob's fault) */
 
 typedef struct {
   char id[DDBS_BLOB_KEY_ID_MAX + 1]; /* NUL-terminated, 1..64 bytes */
@@ -101,11 +104,11 @@ int ddbs_blob_encode(const ddbs_blob_opts *o, const char *table, const char *key
 
 /* Decodes a stored blob back to the session JSON text, appended to out (NUL-terminated).
  * DDBS_BLOB_E_UNREADABLE for anything that does not decode: an unknown version or flags, a
- * truncated blob, a bad key id length, an unknown key id, an encrypted blob with no keys set or an
- * unencrypted one with keys set, a failed authentication (wrong key, table or item key, altered
- * bytes), a payload that is not exactly one zstd frame, does not decompress, or is larger than
- * DDBS_BLOB_MAX_PLAIN. DDBS_BLOB_E_NOMEM; DDBS_BLOB_E_INPUT (missing argument). On failure out
- * is as it was (what was written is wiped). Only o->keys, o->nkeys and o->ctx are used. */
+ * truncated blob, a bad key id length, an unknown key id, an encrypted blob with no keys set, a
+ * failed authentication (wrong key, table or item key, altered bytes), a payload that is not exactly one zstd frame, does not decompress, or is larger than
+ * DDBS_BLOB_MAX_PLAIN. DDBS_BLOB_E_NOMEM; DDBS_BLOB_E_INPUT (missing argument);
+ * DDBS_BLOB_E_INTERNAL (OpenSSL or zstd could not be set up). On failure out is as it was (what
+ * was written is wiped). Only o->keys, o->nkeys and o->ctx are used. */
 int ddbs_blob_decode(const ddbs_blob_opts *o, const char *table, const char *key, size_t key_len,
                      const unsigned char *blob, size_t len, ddbs_buf *out, char *err, size_t errlen);
 
