@@ -126,7 +126,7 @@ declare namespace DynamoDBStore {
     users?: UsersOptions | undefined;
     /**
      * Sessions whose JSON is longer than `threshold` bytes (default 1024) are stored compressed
-     * (zstd, `level` 1-19, default 3) in a binary attribute. Reading accepts both forms whatever
+     * (zstd, `level` 1-19, default 1) in a binary attribute. Reading accepts both forms whatever
      * this says. The 1.x package cannot read compressed items.
      */
     compress?: boolean | CompressOptions | undefined;
@@ -153,7 +153,7 @@ declare namespace DynamoDBStore {
   interface CompressOptions {
     /** Compress sessions whose JSON is longer than this many bytes. Default 1024. */
     threshold?: number | undefined;
-    /** zstd level, 1 (fastest) to 19. Default 3. */
+    /** zstd level, 1 (fastest) to 19. Default 1. */
     level?: number | undefined;
   }
 

@@ -11,6 +11,7 @@ const NAME = 'koa-session-dynamodb-store';
 const RUNTIME_PACKAGES = [
   [/^libcurl\b/, 'libcurl4'],
   [/^lib(crypto|ssl)\b/, 'libssl3'],
+  [/^libzstd\b/, 'libzstd1'],
 ];
 
 function explain(cause) {
@@ -19,18 +20,24 @@ function explain(cause) {
   const lines = [`${NAME}: the native addon could not be loaded: ${first}`];
 
   const missing = /([\w.+-]+\.so[\w.]*): cannot open shared object file/.exec(text);
-  if (missing) {
+  const glibc = /version [`']GLIBC_([\d.]+)' not found/.exec(text);
+  if (glibc) {
+    lines.push(
+      `This system's C library (glibc) is older than ${glibc[1]}, which the binary needs (the prebuilt`,
+      'binaries need glibc 2.17 or newer). Compile it from source, once:',
+    );
+  } else if (missing) {
     const lib = missing[1];
     const pkg = (RUNTIME_PACKAGES.find(([re]) => re.test(lib)) || [])[1];
     lines.push(
       `A system library it needs at run time is missing (${lib}${pkg ? `, Debian/Ubuntu package ${pkg}` : ''}).`,
-      'Install the run-time libraries (Debian/Ubuntu): sudo apt-get install -y libcurl4',
-      '  (Fedora/RHEL: sudo dnf install libcurl)',
+      'This is a binary compiled from source against the system\'s libraries. Install them',
+      '(Debian/Ubuntu): sudo apt-get install -y libcurl4 libzstd1   (Fedora/RHEL: sudo dnf install libcurl libzstd)',
       'then run your program again. If the prebuilt binary still does not fit, compile it from source:',
     );
   } else if (/No native build was found/.test(text)) {
     lines.push(
-      'No prebuilt binary fits this platform (the package ships one for Linux x64 with glibc),',
+      'No prebuilt binary fits this platform (the package ships them for Linux x64 and arm64, glibc 2.17+),',
       'so it has to be compiled from source, once:',
     );
   } else {
@@ -38,12 +45,12 @@ function explain(cause) {
   }
   lines.push(
     '  1. install a compiler and the libraries\' headers (Debian/Ubuntu):',
-    '       sudo apt-get install -y build-essential python3 pkg-config libcurl4-openssl-dev libssl-dev',
-    '     (Fedora/RHEL: sudo dnf install gcc-c++ make python3 pkgconf libcurl-devel openssl-devel)',
+    '       sudo apt-get install -y build-essential python3 pkg-config libcurl4-openssl-dev libssl-dev libzstd-dev',
+    '     (Fedora/RHEL: sudo dnf install gcc-c++ make python3 pkgconf libcurl-devel openssl-devel libzstd-devel)',
     `  2. allow this package's build script (npm blocks dependency install scripts by default):`,
     `       npm install-scripts approve ${NAME}`,
     `  3. compile it: npm rebuild ${NAME}`,
-    'At run time the addon needs libcurl (libcurl4).',
+    'A binary compiled from source needs libcurl (libcurl4) and zstd (libzstd1) at run time.',
   );
   return lines.join('\n');
 }

@@ -250,7 +250,7 @@ function resolveProxy(env, https) {
  * Validates options and returns the resolved settings. `env` is process.env (injectable for tests).
  * `warn(message)` receives the names of options that are accepted but have no effect.
  */
-const COMPRESS_DEFAULTS = Object.freeze({ threshold: 1024, level: 3 });
+const COMPRESS_DEFAULTS = Object.freeze({ threshold: 1024, level: 1 }); // level: bench/compress/RESULTS.md
 const COMPRESS_LEVELS = [1, 19]; // zstd's levels (src/blob.c)
 const KEY_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -307,6 +307,22 @@ function resolveEncrypt(value) {
     throw new TypeError('option encrypt.current must be the id of one of encrypt.keys');
   }
   return { ids, keys, current };
+}
+
+// Where Linux distributions keep the system's CA bundle (libcurl's and Go's lists), first match wins.
+const SYSTEM_CA_BUNDLES = [
+  '/etc/ssl/certs/ca-certificates.crt', // Debian, Ubuntu, Alpine, Arch
+  '/etc/pki/tls/certs/ca-bundle.crt', // Amazon Linux, Lambda, Fedora, RHEL, CentOS
+  '/etc/ssl/ca-bundle.pem', // openSUSE, SLES
+  '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem', // RHEL 7+ (the file the one above links to)
+  '/etc/ssl/cert.pem', // Alpine, others
+];
+let systemCa; // (looked up once per process)
+function systemCaBundle() {
+  if (systemCa === undefined) {
+    systemCa = SYSTEM_CA_BUNDLES.find((f) => { try { fs.accessSync(f, fs.constants.R_OK); return true; } catch { return false; } }) || null;
+  }
+  return systemCa || undefined; // none: libcurl's own default
 }
 
 /** Option users: null when not given; else { of, attribute, index, pageSize, settleMs }. */
@@ -453,8 +469,11 @@ function resolveOptions(options, env = process.env, warn = () => {}) {
   const requestTimeout = optMs(dc.requestTimeout ?? httpOptions.timeout, dc.requestTimeout !== undefined ? 'dynamoConfig.requestTimeout' : 'dynamoConfig.httpOptions.timeout', DEFAULTS.requestTimeout, LIMITS.requestTimeout);
   const operationTimeout = optMs(dc.operationTimeout, 'dynamoConfig.operationTimeout', Math.max(DEFAULTS.operationTimeout, requestTimeout), LIMITS.operationTimeout);
   const maxConnections = optPositiveInt(dc.maxConnections, 'dynamoConfig.maxConnections', DEFAULTS.maxConnections, { max: LIMITS.maxConnections });
-  const caFile = optString(dc.caFile, 'dynamoConfig.caFile', env.AWS_CA_BUNDLE || (url.protocol === 'https:' && fromProfile('ca_bundle')) || undefined);
-  if (caFile !== undefined) {
+  let caFile = optString(dc.caFile, 'dynamoConfig.caFile', env.AWS_CA_BUNDLE || (url.protocol === 'https:' && fromProfile('ca_bundle')) || undefined);
+  // None given: the system's bundle, wherever this Linux keeps it (the prebuilt binary's libcurl
+  // only knows Debian's path; Amazon Linux, Lambda, Fedora and RHEL keep it elsewhere).
+  if (caFile === undefined && url.protocol === 'https:') caFile = systemCaBundle();
+  else if (caFile !== undefined) {
     try {
       fs.accessSync(caFile, fs.constants.R_OK);
     } catch (err) {

@@ -120,7 +120,8 @@ const DEPS = [
     archives: ['libzstd.a'],
     build(src, prefix, tc) {
       run('make', [`-j${jobs()}`, '-C', 'lib', 'libzstd.a',
-        `CC=${tc.env.CC}`, `AR=${tc.env.AR}`, `CFLAGS=${CFLAGS}`,
+        // ZSTD_TRACE=0: no weak ZSTD_trace_* hooks left undefined in the binary
+        `CC=${tc.env.CC}`, `AR=${tc.env.AR}`, `CFLAGS=${CFLAGS} -DZSTD_TRACE=0`,
         'ZSTD_LEGACY_SUPPORT=0', 'ZSTD_LIB_DEPRECATED=0', 'ZSTD_LIB_DICTBUILDER=0'],
       { cwd: src, env: tc.env, timeout: 900_000 });
       copy(path.join(src, 'lib', 'libzstd.a'), path.join(prefix, 'lib', 'libzstd.a'));

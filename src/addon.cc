@@ -23,8 +23,22 @@ extern "C" {
 
 namespace {
 
-// Zeroes memory in a way the compiler keeps (the core's ddbs_secure_zero).
-void WipeBytes(void* p, size_t n) { ddbs_secure_zero(p, n); }
+// The encryption keys of a store's config, copied out of JavaScript for ddbs_client_new (which
+// copies them again); wiped when it goes out of scope. Plain arrays: no std container instantiated
+// here can end up exported from the addon.
+struct KeyCopy {
+  static constexpr uint32_t kMax = 255;
+  char ids[kMax][DDBS_BLOB_KEY_ID_MAX + 1] = {};
+  const char* ptrs[kMax] = {};
+  unsigned char bytes[kMax * DDBS_BLOB_KEY_LEN] = {};
+  KeyCopy() = default;
+  KeyCopy(const KeyCopy&) = delete;
+  KeyCopy& operator=(const KeyCopy&) = delete;
+  ~KeyCopy() {
+    ddbs_secure_zero(bytes, sizeof bytes);
+    ddbs_secure_zero(ids, sizeof ids);
+  }
+};
 
 struct AddonData {
   Napi::FunctionReference errorClass;  // set by setup(); Error when unset
@@ -398,52 +412,40 @@ napi_value StoreNew(napi_env env, napi_callback_info info) {
   if (napi_get_named_property(env, cfg, "compress", &v) == napi_ok && TypeOf(env, v) == napi_object) {
     c.compress = 1;
     c.compress_threshold = (size_t)GetIntProp(env, v, "threshold", 1024, 0, 1LL << 30);
-    c.compress_level = (int)GetIntProp(env, v, "level", 3, 1, 19);
+    c.compress_level = (int)GetIntProp(env, v, "level", 1, 1, 19);
   }
   // encrypt: { ids: string[], keys: Buffer[] (32 bytes each), current } | undefined: copied here,
   // wiped when this function returns (the client keeps its own copy, wiped on free)
-  std::vector<std::string> keyIds;
-  std::vector<const char*> keyIdPtrs;
-  std::vector<unsigned char> keyBytes;
-  struct Wipe {
-    std::vector<unsigned char>& b;
-    ~Wipe() { if (!b.empty()) WipeBytes(b.data(), b.size()); }
-  } wipe{keyBytes};
+  KeyCopy keys;
   if (napi_get_named_property(env, cfg, "encrypt", &v) == napi_ok && TypeOf(env, v) == napi_object) {
-    napi_value ids, keys;
+    napi_value ids, bufs;
     uint32_t n = 0, nk = 0;
     bool ok = napi_get_named_property(env, v, "ids", &ids) == napi_ok && napi_get_array_length(env, ids, &n) == napi_ok &&
-              napi_get_named_property(env, v, "keys", &keys) == napi_ok && napi_get_array_length(env, keys, &nk) == napi_ok &&
-              n > 0 && n == nk && n <= 255;
+              napi_get_named_property(env, v, "keys", &bufs) == napi_ok && napi_get_array_length(env, bufs, &nk) == napi_ok &&
+              n > 0 && n == nk && n <= KeyCopy::kMax;
     for (uint32_t i = 0; ok && i < n; i++) {
       napi_value id, key;
-      std::string s;
       void* data = nullptr;
-      size_t len = 0;
+      size_t len = 0, sl = 0;
       bool isBuf = false;
       ok = napi_get_element(env, ids, i, &id) == napi_ok && TypeOf(env, id) == napi_string &&
-           napi_get_element(env, keys, i, &key) == napi_ok && napi_is_buffer(env, key, &isBuf) == napi_ok && isBuf &&
-           napi_get_buffer_info(env, key, &data, &len) == napi_ok && len == 32;
+           napi_get_value_string_utf8(env, id, keys.ids[i], sizeof keys.ids[i], &sl) == napi_ok && sl > 0 &&
+           sl <= DDBS_BLOB_KEY_ID_MAX && strlen(keys.ids[i]) == sl &&
+           napi_get_element(env, bufs, i, &key) == napi_ok && napi_is_buffer(env, key, &isBuf) == napi_ok && isBuf &&
+           napi_get_buffer_info(env, key, &data, &len) == napi_ok && len == DDBS_BLOB_KEY_LEN;
       if (ok) {
-        size_t sl = 0;
-        char buf[80];
-        ok = napi_get_value_string_utf8(env, id, buf, sizeof buf, &sl) == napi_ok && sl > 0 && sl <= 64 &&
-             strlen(buf) == sl;
-        if (ok) {
-          keyIds.emplace_back(buf, sl);
-          keyBytes.insert(keyBytes.end(), static_cast<unsigned char*>(data), static_cast<unsigned char*>(data) + 32);
-        }
+        memcpy(keys.bytes + i * DDBS_BLOB_KEY_LEN, data, DDBS_BLOB_KEY_LEN);
+        keys.ptrs[i] = keys.ids[i];
       }
     }
     if (!ok) {
       ThrowType(env, "NativeStore(config): encrypt must be { ids, keys: 32-byte Buffers, current }");
       return nullptr;
     }
-    for (auto& id : keyIds) keyIdPtrs.push_back(id.c_str());
-    c.key_ids = keyIdPtrs.data();
-    c.keys = keyBytes.data();
-    c.nkeys = keyIds.size();
-    c.current_key = (size_t)GetIntProp(env, v, "current", 0, 0, (long long)keyIds.size() - 1);
+    c.key_ids = keys.ptrs;
+    c.keys = keys.bytes;
+    c.nkeys = n;
+    c.current_key = (size_t)GetIntProp(env, v, "current", 0, 0, (long long)n - 1);
   }
   c.consistent_read = GetBoolProp(env, cfg, "consistentRead") ? 1 : 0;
   constexpr long long kMaxMs = 2147483647LL;  // lib/config.js LIMITS

@@ -343,6 +343,7 @@ describe('the npm package, installed as a dependency', { skip: reason, concurren
     assert.equal(r.ok, false);
     assert.equal(r.code, 'ERR_DYNAMODB_STORE_NATIVE');
     assert.match(r.message, /version `GLIBC_9\.99' not found/);
+    assert.match(r.message, /older than 9\.99, which the binary needs/);
     assert.match(r.message, /compile it from source/);
     assert.match(r.message, /npm install-scripts approve koa-session-dynamodb-store/);
     assert.match(r.message, /npm rebuild koa-session-dynamodb-store/);
@@ -360,7 +361,7 @@ describe('the npm package, installed as a dependency', { skip: reason, concurren
     assert.match(r.message, /sudo apt-get install -y build-essential python3 pkg-config libcurl4-openssl-dev libssl-dev/);
     assert.match(r.message, /npm install-scripts approve koa-session-dynamodb-store\n/);
     assert.match(r.message, /npm rebuild koa-session-dynamodb-store\n/);
-    assert.match(r.message, /At run time the addon needs libcurl \(libcurl4\)/);
+    assert.match(r.message, /A binary compiled from source needs libcurl \(libcurl4\) and zstd \(libzstd1\) at run time/);
     // Without the approval the build script does not run: --strict-allow-scripts makes npm enforce
     // its policy (npm 11.19 otherwise runs unreviewed scripts with a warning).
     const rebuild = await run('npm', ['rebuild', NAME, '--strict-allow-scripts'], { cwd: consumer, timeout: NPM_TIMEOUT_MS });

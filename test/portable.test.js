@@ -443,7 +443,6 @@ describe('the prebuilt binaries in minimal Debian roots', { skip: reason, concur
 
     test('https with no CA option on an Amazon Linux / Fedora layout (/etc/pki/tls/certs/ca-bundle.crt)', {
       timeout: STEP_TIMEOUT_MS * 2,
-      todo: 'needs the CA bundle search when the store is given no CA file (lib/config.js, see the README)',
     }, async (t) => {
       if (skip(t)) return;
       const bundle = path.join(rootDir, 'etc', 'pki', 'tls', 'certs', 'ca-bundle.crt');
