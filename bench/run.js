@@ -213,11 +213,14 @@ async function main() {
     fs.renameSync(`${file}.tmp`, file);
     log(`\nwrote bench/results/latest.json and the results section of bench/README.md (${elapsed()} total)`);
   }
-  // What users pay (capacity units and bytes per 1,000 requests): bench/cost.js, in the full run.
+  // What users pay (capacity units and bytes per 1,000 requests): bench/cost.js (rolling sessions)
+  // and bench/cost-sizes.js (1 KB / 10 KB / 100 KB, plain / compress / encrypt / v3), in the full run.
   if (mode === 'full') {
-    log('\n── cost: DynamoDB capacity and bytes (bench/cost.js) ──');
-    const cost = require('node:child_process').spawnSync(process.execPath, [path.join(__dirname, 'cost.js'), ...(opt.write ? ['--write'] : [])], { stdio: 'inherit' });
-    if (cost.status !== 0) failures.push({ store: 'cost', what: 'bench/cost.js', error: `exit ${cost.status}` });
+    for (const [script, title] of [['cost.js', 'DynamoDB capacity and bytes'], ['cost-sizes.js', 'capacity, bytes and CPU by session size']]) {
+      log(`\n── cost: ${title} (bench/${script}) ──`);
+      const cost = require('node:child_process').spawnSync(process.execPath, [path.join(__dirname, script), ...(opt.write ? ['--write'] : [])], { stdio: 'inherit', timeout: 20 * 60 * 1000 });
+      if (cost.status !== 0) failures.push({ store: 'cost', what: `bench/${script}`, error: cost.error ? String(cost.error.message) : `exit ${cost.status}` });
+    }
   }
   process.exitCode = failures.length ? 1 : 0;
 }
