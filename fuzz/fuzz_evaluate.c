@@ -3,7 +3,9 @@
  * a GetItem that succeeds returns the session of an item whose key really is "bob" (checked with
  * jansson, independently of the converters); a success of any other operation had a 2xx answer
  * whose body is an object ({ ... }; ddbs_json_check_object accepts numbers of any size, which
- * jansson refuses, so jansson is not the oracle there). */
+ * jansson refuses, so jansson is not the oracle there); the consumed capacity read from any answer
+ * is a finite number >= 0; a session stored as a blob that does not decode is a session not
+ * found, never a failure (the blob decoder itself is fuzzed by fuzz_blob). */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,8 +15,12 @@
 #include "http1.h"
 #include "request.h"
 
-static const ddbs_endpoint EP = {.host = "h", .region = "us-east-1", .request_target = "/", .table = "sessions",
-                                 .hash_key = "sessionId", .ttl_key = "expires", .consistent_read = 1};
+/* consumed capacity read from every answer; stored blobs decoded with one key (its id "k") */
+static ddbs_blob_key KEYS[1] = {{"k", {1, 2, 3}}};
+static ddbs_blob_opts BLOB = {1, 16, 1, KEYS, 1, 0, NULL, NULL};
+static ddbs_endpoint EP = {.host = "h", .region = "us-east-1", .request_target = "/", .table = "sessions",
+                           .hash_key = "sessionId", .ttl_key = "expires", .consistent_read = 1,
+                           .report_capacity = 1, .blob = &BLOB};
 
 static int on_header(void *u, const char *line, size_t len) {
   ddbs_request_answer_header(u, line, len, NULL);
@@ -26,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static int seeded;
   if (!seeded) {
     json_object_seed(1);
+    BLOB.ctx = ddbs_blob_ctx_new(); /* (kept for the process, as the store's thread keeps its own) */
     seeded = 1;
   }
   if (size < 1) return 0;
@@ -50,8 +57,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ddbs_retry_class kind = ddbs_evaluate(r, tx, &ev);
   if ((r->status == DDBS_FAILED) != (r->err_code[0] != '\0')) abort();
   if (kind != DDBS_RETRY_NONE && r->status != DDBS_FAILED) abort();
+  if (!(r->capacity >= 0 && r->capacity < 1e13)) abort(); /* (NaN fails too) */
   if (r->status == DDBS_OK || r->status == DDBS_NOT_FOUND) {
     if (tx != DDBS_TX_OK || rd->status < 200 || rd->status > 299) abort();
+    if (r->result.len < DDBS_RESULT_META || strspn(r->result.data, " ") < DDBS_RESULT_META) abort();
+    if (r->unreadable && (r->status != DDBS_NOT_FOUND || !r->stored_blob)) abort();
     const char *b = r->response.data ? r->response.data : "";
     size_t n = r->response.len, i = 0, j = n;
     while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n')) i++;

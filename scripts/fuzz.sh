@@ -46,7 +46,7 @@ sources() {
     sigv4) echo "src/sigv4.c src/sigv4_ref.c src/buf.c" ;;
     http1) echo "src/http1.c src/buf.c" ;;
     blob) echo "src/blob.c src/base64.c src/buf.c" ;;
-    evaluate) echo "src/request.c src/http1.c src/crc32.c src/sigv4.c src/buf.c src/ddb_number.c src/ddb_json.c src/ddb_update.c src/ddb_ref.c" ;;
+    evaluate) echo "src/request.c src/http1.c src/crc32.c src/sigv4.c src/buf.c src/ddb_number.c src/ddb_json.c src/ddb_update.c src/ddb_ref.c src/blob.c src/base64.c" ;;
     update_item) echo "src/ddb_number.c src/ddb_json.c src/ddb_update.c src/ddb_ref.c src/buf.c" ;;
     *) echo "src/ddb_number.c src/ddb_json.c src/ddb_ref.c src/buf.c" ;;
   esac
@@ -54,7 +54,7 @@ sources() {
 # compiler and linker flags some targets need beyond jansson and libcrypto
 extra_flags() {
   case "$1" in
-    blob) pkg-config --cflags --libs libzstd ;;
+    blob|evaluate) pkg-config --cflags --libs libzstd ;;
   esac
 }
 
