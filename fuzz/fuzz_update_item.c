@@ -8,11 +8,14 @@
  * with a one-line error and the output as it was on failure; an accepted body is JSON without a
  * repeated key (so no two placeholders collide), each placeholder its expressions use is defined
  * and each one defined is used (DynamoDB refuses unused ones), no two #f placeholders name the
- * same field, ExpressionAttributeValues is never empty, and the expression fits DynamoDB's 4 KB. */
+ * same field, ExpressionAttributeValues is never empty, and the expression fits DynamoDB's 4 KB.
+ * The same set_json text is also written as a whole session (ddbs_body_write_session), checked
+ * against the reference PutItem's session attribute. */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ddb_json.h"
+#include "ddb_json_internal.h"
 #include "ddb_json_ref.h"
 #include "fuzz_common.h"
 
@@ -62,6 +65,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_mismatch("another size in the message", &out, &ref, rc, r_ref);
   }
   if (rc == 0) check_body(&out, &ref, rc);
+
+  /* The whole session (ddbs_body_write_session) with set_json as the session, the user and
+   * creation attributes by flag: it succeeds exactly when the jansson reference's PutItem does
+   * (but for the item size, counted with the attributes), its body is well formed, and its :s value
+   * is the reference PutItem's "session" attribute, byte for byte. */
+  ddbs_item_attrs attrs = {"userId", (flags & 1) ? "u" : NULL, 1, (flags & 2) ? "createdAt" : NULL, 1700000000};
+  ddbs_write_cond wcond = cond;
+  wcond.attrs = (flags & 128) ? NULL : &attrs;
+  if (wcond.version_key && wcond.new_version == 0) wcond.new_version = 3;
+  ddbs_buf_reset(&out);
+  ddbs_buf_reset(&ref);
+  int w = ddbs_body_write_session("sessions", "sessionId", "k", 1, "expires", 1700000000LL, set, set_len, NULL, 0, 0,
+                                  (flags & 4) ? &wcond : NULL, &out, e_out, sizeof e_out);
+  int p = ddbs_ref_body_put_item("sessions", "sessionId", "k", 1, NULL, -1, set, set_len, &ref, e_ref, sizeof e_ref);
+  if (w == DDBS_E_NOMEM || p == DDBS_E_NOMEM) goto done;
+  char e_cond[256];
+  int cond_bad = (flags & 4) && ddbs_check_cond("sessionId", "expires", &wcond, 0, e_cond, sizeof e_cond) != 0;
+  if (!cond_bad && w != DDBS_E_TOO_LARGE && (w == 0) != (p == 0)) fuzz_mismatch("write_session vs reference PutItem", &out, &ref, w, p);
+  if (w != 0 && out.len != 0) fuzz_mismatch("write_session failed but wrote", &out, &ref, w, p);
+  if (w == 0) {
+    char why[96];
+    if (!ddbs_ref_expression_body_ok(out.data, out.len, 1, why, sizeof why)) {
+      fprintf(stderr, "write_session body refused: %s\n", why);
+      fuzz_mismatch("write_session body is not well formed", &out, &ref, w, p);
+    }
+    /* the reference: {"TableName":"sessions","Item":{"sessionId":{"S":"k"},"session":VALUE}} */
+    static const char head[] = "{\"TableName\":\"sessions\",\"Item\":{\"sessionId\":{\"S\":\"k\"},\"session\":";
+    const char *at = strstr(out.data, "\":s\":");
+    size_t vlen = p == 0 && ref.len > sizeof head + 1 ? ref.len - (sizeof head - 1) - 2 : 0;
+    if (!at || p != 0 || memcmp(ref.data, head, sizeof head - 1) != 0 ||
+        strlen(at + 5) != vlen + 2 || memcmp(at + 5, ref.data + sizeof head - 1, vlen) != 0)
+      fuzz_mismatch("write_session's session value differs from PutItem's", &out, &ref, w, p);
+  }
+done:
   ddbs_buf_free(&out);
   ddbs_buf_free(&ref);
   free(set);
