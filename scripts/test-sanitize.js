@@ -28,7 +28,7 @@ ok = step('C unit tests with AddressSanitizer + UBSan', 'make', ['-s', '-C', 'te
 // using it meanwhile) is never touched.
 const os = require('node:os');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ddbs-sanitize-'));
-for (const f of ['binding.gyp', 'package.json', 'index.d.ts', 'src', 'lib', 'test', 'examples', 'bench']) {
+for (const f of ['binding.gyp', 'package.json', 'index.d.ts', 'src', 'lib', 'bin', 'scripts', 'test', 'examples', 'bench']) {
   if (fs.existsSync(path.join(root, f))) fs.cpSync(path.join(root, f), path.join(work, f), { recursive: true, filter: (p) => !/[\\/]test[\\/]c[\\/]build/.test(p) });
 }
 fs.symlinkSync(path.join(root, 'node_modules'), path.join(work, 'node_modules'));

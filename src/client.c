@@ -485,7 +485,9 @@ ddbs_client *ddbs_client_new(const ddbs_client_config *cfg, ddbs_notify_fn notif
   }
   if (cfg->compress || cfg->nkeys > 0) {
     c->blob.compress = cfg->compress != 0;
-    c->blob.threshold = cfg->compress_threshold;
+    /* an encrypted session is a blob whatever its size: compression then applies to every
+     * session it makes shorter (the threshold only keeps small sessions readable maps) */
+    c->blob.threshold = cfg->nkeys > 0 ? 0 : cfg->compress_threshold;
     c->blob.level = cfg->compress_level;
     c->blob.keys = c->blob_keys;
     c->blob.current = cfg->current_key;
