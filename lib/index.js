@@ -20,6 +20,8 @@ binding.setup({ errorClass: DynamoDBStoreError });
 
 const MAX_KEY_BYTES = 2048; // DynamoDB's limit for a partition key
 const NO_ATTRS = Object.freeze({ user: undefined, createdAt: undefined });
+const NOTHING = () => undefined;
+const PAYLOAD = (a) => a.payload;
 const MERGE_RETRIES = 3; // a whole-session merge written again after a parallel write (#writeWhole)
 const warned = new Set();
 
@@ -173,7 +175,7 @@ class DynamoDBStore {
     const bad = checkKey(key, 'get');
     if (bad) return Promise.reject(bad);
     const ctx = contextOf(opts);
-    return this.#whenReady(() => this.#op('GetItem', () => this.#native.get(key))).then((a) => {
+    return this.#whenReady(() => this.#op('GetItem', () => this.#native.get(key), (a) => {
       if (!a.found) {
         if (a.unreadable) this.#stats.unreadable++;
         if (ctx) this.#reads.delete(ctx);
@@ -182,19 +184,19 @@ class DynamoDBStore {
       const sess = JSON.parse(a.payload);
       if (ctx) this.#reads.set(ctx, { key, version: a.version, text: a.payload, blob: a.blob });
       return sess;
-    });
+    }));
   }
 
   /**
    * One native operation, counted (stats(), the diagnostics channel, NODE_DEBUG): resolves the
    * answer's fields (lib/stats.js readAnswer), rejects with the store's error.
    */
-  #op(operation, fn) {
+  #op(operation, fn, map) {
     const t0 = performance.now();
     return fn().then((text) => {
       const a = readAnswer(text);
       this.#stats.record(operation, performance.now() - t0, a);
-      return a;
+      return map ? map(a) : a;
     }, (err) => {
       this.#stats.record(operation, performance.now() - t0, err || {}, (err && err.code) || 'Error');
       throw err;
@@ -373,7 +375,7 @@ class DynamoDBStore {
     if (bad) return Promise.reject(bad);
     const ctx = contextOf(opts);
     if (ctx) this.#reads.delete(ctx);
-    return this.#whenReady(() => this.#op('DeleteItem', () => this.#native.delete(key))).then(() => {});
+    return this.#whenReady(() => this.#op('DeleteItem', () => this.#native.delete(key), NOTHING));
   }
 
   /**
@@ -441,7 +443,7 @@ class DynamoDBStore {
 
   /** One DynamoDB operation through the native core's generic call, with the store's credentials. */
   #call(operation, body) {
-    const call = () => this.#op(operation, () => this.#native.call(operation, body)).then((a) => a.payload);
+    const call = () => this.#op(operation, () => this.#native.call(operation, body), PAYLOAD);
     return this.#credentialsStatic ? call() : this.#withCredentials(call);
   }
 

@@ -18,22 +18,56 @@ const WRITE_OPERATIONS = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchW
 
 const META = 48; // src/request.h DDBS_RESULT_META
 
+// The reading position of readAnswer's helpers (one answer is read at a time: no await inside).
+let pos = 0;
+
+/** The decimal integer (optionally negative) at text[pos], and pos past the space after it. */
+function readInt(text) {
+  let c = text.charCodeAt(pos);
+  const neg = c === 45;
+  if (neg) c = text.charCodeAt(++pos);
+  let v = 0;
+  while (c >= 48 && c <= 57) {
+    v = v * 10 + (c - 48);
+    c = text.charCodeAt(++pos);
+  }
+  pos++;
+  return neg ? -v : v;
+}
+
+/** The number at text[pos] (an integer, "x.5", or any JavaScript number text), pos past it. */
+function readNumber(text) {
+  const start = pos;
+  const v = readInt(text);
+  const c = text.charCodeAt(pos - 1);
+  if (c === 32 || pos > text.length) return v; // (it ended at the space)
+  const end = text.indexOf(' ', start);
+  pos = end + 1;
+  return Number(text.slice(start, end));
+}
+
 /**
- * The meta field of a native answer: { attempts, throttles, httpStatusCode, capacity, version,
- * found, blob, unreadable, payload }.
+ * The field the native core puts in front of every answer (src/request.h
+ * ddbs_request_write_meta): { attempts, throttles, httpStatusCode, capacity, version, found, blob,
+ * unreadable, payload }.
  */
 function readAnswer(text) {
-  const m = text.slice(0, META).trimEnd().split(' ');
-  const flags = m[5] || '';
+  pos = 0;
+  const attempts = readInt(text);
+  const throttles = readInt(text);
+  const httpStatusCode = readInt(text);
+  const capacity = readNumber(text);
+  const version = readInt(text);
+  let found = false;
+  let blob = false;
+  let unreadable = false;
+  for (let c = text.charCodeAt(pos); c !== 32 && pos < META; c = text.charCodeAt(++pos)) {
+    if (c === 102) found = true; // f
+    else if (c === 98) blob = true; // b
+    else if (c === 117) unreadable = true; // u
+  }
   return {
-    attempts: Number(m[0]),
-    throttles: Number(m[1]),
-    httpStatusCode: Number(m[2]),
-    capacity: Number(m[3]),
-    version: Number(m[4]),
-    found: flags.includes('f'),
-    blob: flags.includes('b'),
-    unreadable: flags.includes('u'),
+    attempts, throttles, httpStatusCode, capacity, version, found, blob, unreadable,
     payload: text.length > META ? text.slice(META) : '',
   };
 }

@@ -175,19 +175,11 @@ bool Core::Settle(napi_env env, ddbs_request* r) {
     v = MakeError(env, r);
     ok = v && napi_reject_deferred(env, p->deferred, v) == napi_ok;
   } else {
-    // "<attempts> <throttles> <http status> <capacity> <version> <flags>" in the result's reserved
-    // field (padded with spaces to DDBS_RESULT_META), then the payload (lib/stats.js readAnswer). flags:
-    // f found, b stored as a blob, u a blob that does not decode.
-    char meta[DDBS_RESULT_META + 1];
-    int n = snprintf(meta, sizeof meta, "%d %d %ld %.6g %lld %s%s%s", r->attempts, r->throttles, r->http_status,
-                     r->capacity, r->version, r->status == DDBS_OK ? "f" : "", r->stored_blob ? "b" : "",
-                     r->unreadable ? "u" : "-");
-    if (r->result.len >= DDBS_RESULT_META && n > 0 && n < DDBS_RESULT_META) {
-      memcpy(r->result.data, meta, (size_t)n);
+    // the reserved field the worker filled (ddbs_request_write_meta), then the payload
+    if (r->result.len >= DDBS_RESULT_META)
       v = Str(env, r->result.data, r->result.len);
-    } else {
-      v = Str(env, "", 0);  // (no meta: an empty answer)
-    }
+    else
+      v = Str(env, "", 0);  // (no field: an answer lib/stats.js reads as empty)
     ok = v && napi_resolve_deferred(env, p->deferred, v) == napi_ok;
   }
   bool pending = false;

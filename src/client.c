@@ -208,6 +208,7 @@ static void finish(ddbs_client *c, ddbs_request *r) {
   if (r->wire_secret) ddbs_buf_wipe_free(&r->wire);
   else ddbs_buf_free(&r->wire);
   r->wire_secret = 0;
+  ddbs_request_write_meta(r); /* (here, not on the JavaScript thread) */
   complete(c, r);
 }
 

@@ -1280,10 +1280,14 @@ static int read_hash(fast_t *f, const char *key, size_t key_len, int *match) {
   return expect(f, '}') ? 0 : DECLINED;
 }
 
-int ddbs_onepass_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key,
-                                size_t key_len, const char *ttl_key, long long now_seconds,
-                                const char *version_key, long long *version, ddbs_buf *session_out,
-                                int *found, char *err, size_t errlen) {
+static int capacity_object(fast_t *f, double *units);
+
+/* The one-pass GetItem reader; with capacity non-NULL it also adds up the answer's top-level
+ * ConsumedCapacity (as ddbs_parse_consumed_capacity would), in the same pass. */
+static int onepass_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key,
+                                  size_t key_len, const char *ttl_key, long long now_seconds,
+                                  const char *version_key, long long *version, ddbs_buf *session_out,
+                                  int *found, double *capacity, char *err, size_t errlen) {
   fast_t f;
   str_t st;
   size_t start = session_out->len, item_pos = 0;
@@ -1305,7 +1309,11 @@ int ddbs_onepass_parse_get_item(const char *body, size_t len, const char *hash_k
       if (scan_key(&f, &st) != 0) goto done;
       int is_item = key_is(&f, &st, "Item", 4);
       if (is_item < 0) goto nomem;
-      if (!is_item) {
+      int is_cap = !is_item && capacity ? key_is(&f, &st, "ConsumedCapacity", 16) : 0;
+      if (is_cap < 0) goto nomem;
+      if (is_cap && peek(&f) == '{') {
+        if (capacity_object(&f, capacity) != 0) goto done;
+      } else if (!is_item) {
         if (skip_value(&f, 2) != 0) goto done;
       } else {
         if (have_item || peek(&f) != '{') goto done; /* a second Item: the reference takes the last */
@@ -1375,6 +1383,14 @@ done:
   if (version && *found) *version = ver;
   fast_free(&f);
   return rc;
+}
+
+int ddbs_onepass_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key,
+                                size_t key_len, const char *ttl_key, long long now_seconds,
+                                const char *version_key, long long *version, ddbs_buf *session_out,
+                                int *found, char *err, size_t errlen) {
+  return onepass_parse_get_item(body, len, hash_key, key, key_len, ttl_key, now_seconds, version_key, version,
+                                session_out, found, NULL, err, errlen);
 }
 
 /* ---- answers: consumed capacity, the session's type ------------------------------------ */
@@ -2282,6 +2298,23 @@ int ddbs_body_put_item_cond(const char *table, const char *hash_key, const char 
   if (rc != DDBS_ONEPASS_DECLINED) return rc;
   return ddbs_twopass_body_put_item_cond(table, hash_key, key, key_len, ttl_key, expires, session_json,
                                          session_len, cond, out, err, errlen);
+}
+
+int ddbs_parse_get_item_capacity(const char *body, size_t len, const char *hash_key, const char *key,
+                                 size_t key_len, const char *ttl_key, long long now_seconds,
+                                 const char *version_key, long long *version, ddbs_buf *session_out, int *found,
+                                 double *capacity, char *err, size_t errlen) {
+  double units = 0;
+  *capacity = 0;
+  int rc = onepass_parse_get_item(body, len, hash_key, key, key_len, ttl_key, now_seconds, version_key, version,
+                                  session_out, found, &units, err, errlen);
+  if (rc == DDBS_ONEPASS_DECLINED) {
+    rc = ddbs_twopass_parse_get_item(body, len, hash_key, key, key_len, ttl_key, now_seconds, version_key, version,
+                                     session_out, found, err, errlen);
+    if (rc == 0 && ddbs_parse_consumed_capacity(body, len, &units) != 0) units = 0;
+  }
+  if (rc == 0) *capacity = units;
+  return rc;
 }
 
 int ddbs_parse_get_item(const char *body, size_t len, const char *hash_key, const char *key, size_t key_len,

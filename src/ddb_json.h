@@ -171,6 +171,13 @@ int ddbs_parse_get_item(const char *body, size_t len, const char *hash_key, cons
                         const char *ttl_key, long long now_seconds, const char *version_key,
                         long long *version, ddbs_buf *session_out, int *found, char *err, size_t errlen);
 
+/* ddbs_parse_get_item, and the answer's consumed capacity (ddbs_parse_consumed_capacity's sum) in
+ * *capacity, read in the same pass where it can be (0 on failure, or when there is none). */
+int ddbs_parse_get_item_capacity(const char *body, size_t len, const char *hash_key, const char *key,
+                                 size_t key_len, const char *ttl_key, long long now_seconds,
+                                 const char *version_key, long long *version, ddbs_buf *session_out, int *found,
+                                 double *capacity, char *err, size_t errlen);
+
 /* An error response body {"__type":"com.amazonaws.dynamodb.v20120810#Code","message":"..."}
  * ("Message" too) -> code (the part after '#') and message, NUL-terminated and truncated to fit.
  * Returns 0 when the body is a JSON object with a string __type that names a code (not "", nor

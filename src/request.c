@@ -451,9 +451,9 @@ ddbs_retry_class ddbs_evaluate(ddbs_request *r, ddbs_tx tx, const ddbs_eval *ev)
       long long version = -1;
       /* the local clock, as the expiry was computed with (set() in JavaScript, like koa-session's
        * own _expire): not the server's, even when signing uses the server's */
-      int prc = ddbs_parse_get_item(body, len, ev->ep->hash_key, r->key, r->key_len, ev->ep->ttl_key,
-                                    ev->local_now, ev->ep->version_key, &version, &r->result, &found, err,
-                                    sizeof err);
+      int prc = ddbs_parse_get_item_capacity(body, len, ev->ep->hash_key, r->key, r->key_len, ev->ep->ttl_key,
+                                             ev->local_now, ev->ep->version_key, &version, &r->result, &found,
+                                             &units, err, sizeof err);
       if (prc == DDBS_E_MISMATCH) {
         /* never another key's session: a crossed answer (a desynchronised connection). The
          * connection is closed; another attempt runs on a fresh one. */
@@ -487,7 +487,7 @@ ddbs_retry_class ddbs_evaluate(ddbs_request *r, ddbs_tx tx, const ddbs_eval *ev)
           ddbs_buf_append(&r->result, META_SPACES, DDBS_RESULT_META);
         }
       }
-      if (ev->ep->report_capacity && ddbs_parse_consumed_capacity(body, len, &units) == 0) r->capacity += units;
+      if (ev->ep->report_capacity) r->capacity += units;
       r->status = found ? DDBS_OK : DDBS_NOT_FOUND;
       return DDBS_RETRY_NONE;
     }
@@ -523,6 +523,20 @@ ddbs_retry_class ddbs_evaluate(ddbs_request *r, ddbs_tx tx, const ddbs_eval *ev)
   ddbs_request_fail_aws(r, code, message[0] ? message : code, throttle || transient);
   r->throttles += throttle;
   return throttle ? DDBS_RETRY_THROTTLE : transient ? DDBS_RETRY_TRANSIENT : DDBS_RETRY_NONE;
+}
+
+void ddbs_request_write_meta(ddbs_request *r) {
+  if ((r->status != DDBS_OK && r->status != DDBS_NOT_FOUND) || r->result.len < DDBS_RESULT_META) return;
+  char meta[96], cap[32];
+  /* capacity units are whole or halves but for transactions: those without snprintf's float path */
+  double twice = r->capacity * 2;
+  if (twice >= 0 && twice < 1e15 && twice == (double)(long long)twice)
+    snprintf(cap, sizeof cap, "%lld%s", (long long)twice / 2, ((long long)twice & 1) ? ".5" : "");
+  else
+    snprintf(cap, sizeof cap, "%.6g", r->capacity);
+  int n = snprintf(meta, sizeof meta, "%d %d %ld %s %lld %s%s%s", r->attempts, r->throttles, r->http_status, cap,
+                   r->version, r->status == DDBS_OK ? "f" : "", r->stored_blob ? "b" : "", r->unreadable ? "u" : "-");
+  if (n > 0 && n < DDBS_RESULT_META) memcpy(r->result.data, meta, (size_t)n);
 }
 
 /* ------------------------------------------------------------------ retries, clock */

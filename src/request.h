@@ -196,6 +196,12 @@ typedef struct ddbs_eval {
  * Every 2xx answer must be one JSON object; a GetItem answer's item must carry the key asked for. */
 ddbs_retry_class ddbs_evaluate(ddbs_request *r, ddbs_tx tx, const ddbs_eval *ev);
 
+/* Fills the reserved field at the start of a successful request's result (DDBS_RESULT_META bytes,
+ * padded with spaces): "<attempts> <throttles> <http status> <capacity> <version> <flags>", flags
+ * "f" found, "b" stored as a blob, "u" a blob that does not decode, "-" none of them (lib/stats.js
+ * reads it). Nothing for a failed request. */
+void ddbs_request_write_meta(ddbs_request *r);
+
 /* ---- retrying (the AWS SDKs' standard mode: capped exponential backoff with full jitter, and a
  * retry budget that failures spend and successes refill) */
 

@@ -133,6 +133,29 @@ describe('fake server: what is written is read back', () => {
     }
   });
 
+  test('a whole-session UpdateItem of 100 KB through the fast path keeps the other attributes and comes back equal', async () => {
+    const item = sessionItem('whole', makeSession(102400, 5), 86400000);
+    await post('PutItem', JSON.stringify({ TableName: 'sessions', Item: { ...item, createdAt: { N: '17' }, version: { N: '1' } } }));
+    const next = makeSession(102400, 6);
+    const value = sessionItem('whole', next, 86400000).session;
+    const body = JSON.stringify({
+      TableName: 'sessions', Key: { sessionId: { S: 'whole' } },
+      UpdateExpression: 'SET #s = :s, #t = :t, #ver = :nv, #c = if_not_exists(#c, :c)',
+      ConditionExpression: 'attribute_exists(#k) AND #ver = :ev',
+      ExpressionAttributeNames: { '#s': 'session', '#t': 'expires', '#ver': 'version', '#c': 'createdAt', '#k': 'sessionId' },
+      ExpressionAttributeValues: { ':t': { N: '99' }, ':nv': { N: '2' }, ':c': { N: '18' }, ':ev': { N: '1' }, ':s': value },
+    });
+    assert.ok(body.length > FAST_PUT_MIN);
+    const r = await post('UpdateItem', body);
+    assert.equal(r.status, 200, r.body.toString());
+    const got = JSON.parse((await post('GetItem', JSON.stringify({ TableName: 'sessions', Key: { sessionId: { S: 'whole' } } }))).body.toString());
+    assert.deepEqual(got.Item, { sessionId: { S: 'whole' }, session: value, expires: { N: '99' }, createdAt: { N: '17' }, version: { N: '2' } });
+    // the condition is checked: the version is now 2
+    const stale = await post('UpdateItem', body);
+    assert.equal(stale.status, 400);
+    assert.match(JSON.parse(stale.body.toString()).__type, /ConditionalCheckFailedException/);
+  });
+
   test('a malformed large PutItem body gets a SerializationException and writes nothing', async () => {
     const body = JSON.stringify({ TableName: 'sessions', Item: { sessionId: { S: 'broken' }, session: { S: 'x'.repeat(6000) } } });
     const r = await post('PutItem', body.slice(0, -2));

@@ -94,6 +94,42 @@ static void test_get_item_answers(void) {
   ddbs_request_free(r);
 }
 
+/* The consumed capacity an answer reports, and the field the worker fills for JavaScript. */
+static void test_capacity_and_meta(void) {
+  long long off = 0;
+  ddbs_endpoint ep = EP;
+  ep.report_capacity = 1;
+  ddbs_request *r = get_request("bob");
+  ddbs_eval ev = {&ep, 1000, &off};
+  const char *body = "{\"Item\":{\"sessionId\":{\"S\":\"bob\"},\"version\":{\"N\":\"4\"},\"session\":{\"M\":{}}},"
+                     "\"ConsumedCapacity\":{\"TableName\":\"t\",\"CapacityUnits\":0.5}}";
+  for (int attempt = 1; attempt <= 2; attempt++) { /* a throttled attempt, then the answer */
+    ddbs_request_reset_answer(r);
+    r->attempts = attempt;
+    const char *b = attempt == 1 ? "{\"__type\":\"x#ThrottlingException\",\"message\":\"slow down\"}" : body;
+    r->http_status = attempt == 1 ? 400 : 200;
+    ddbs_request_answer_body(r, b, strlen(b));
+    ddbs_retry_class k = ddbs_evaluate(r, DDBS_TX_OK, &ev);
+    CHECK(k == (attempt == 1 ? DDBS_RETRY_THROTTLE : DDBS_RETRY_NONE));
+  }
+  CHECK(r->status == DDBS_OK && r->capacity == 0.5 && r->throttles == 1);
+  ddbs_request_write_meta(r);
+  CHECK(strncmp(r->result.data, "2 1 200 0.5 4 f-", 16) == 0);
+  CHECK(r->result.data[16] == ' ' && r->result.data[DDBS_RESULT_META - 1] == ' ');
+  CHECK_STREQ(r->result.data + DDBS_RESULT_META, "{}");
+  /* without report_capacity nothing is read; a miss: "n" not found */
+  ddbs_request_reset_answer(r);
+  r->http_status = 200;
+  const char *miss = "{\"ConsumedCapacity\":{\"CapacityUnits\":1}}";
+  ddbs_request_answer_body(r, miss, strlen(miss));
+  ev.ep = &EP;
+  ddbs_evaluate(r, DDBS_TX_OK, &ev);
+  CHECK(r->status == DDBS_NOT_FOUND && r->capacity == 0.5);
+  ddbs_request_write_meta(r);
+  CHECK(strncmp(r->result.data, "2 1 200 0.5 -1 -", 16) == 0);
+  ddbs_request_free(r);
+}
+
 static void test_write_answers_must_be_json_objects(void) {
   long long off = 0;
   const char *bad[] = {"", "<html>", "{\"truncated", "[]", "{} {}", "\"x\"", "{}x", NULL};
@@ -424,6 +460,7 @@ static void test_proxy_auth(void) {
 void suite_request(void) {
   ctest_run("request: error names", test_error_names);
   ctest_run("request: GetItem answers are checked against the key asked for", test_get_item_answers);
+  ctest_run("request: consumed capacity, throttles and the field for JavaScript", test_capacity_and_meta);
   ctest_run("request: 2xx answers to other operations must be one JSON object", test_write_answers_must_be_json_objects);
   ctest_run("request: error answers and transport outcomes map to codes and retry classes", test_error_classes);
   ctest_run("request: x-amz-crc32 is checked", test_crc32_checked);
