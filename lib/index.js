@@ -21,6 +21,7 @@ binding.setup({ errorClass: DynamoDBStoreError });
 const MAX_KEY_BYTES = 2048; // DynamoDB's limit for a partition key
 const NO_ATTRS = Object.freeze({ user: undefined, createdAt: undefined });
 const NOTHING = () => undefined;
+const COPY = (a) => ({ ...a });
 const PAYLOAD = (a) => a.payload;
 const MERGE_RETRIES = 3; // a whole-session merge written again after a parallel write (#writeWhole)
 const warned = new Set();
@@ -191,12 +192,12 @@ class DynamoDBStore {
    * One native operation, counted (stats(), the diagnostics channel, NODE_DEBUG): resolves the
    * answer's fields (lib/stats.js readAnswer), rejects with the store's error.
    */
-  #op(operation, fn, map) {
+  #op(operation, fn, map = COPY) {
     const t0 = performance.now();
     return fn().then((text) => {
-      const a = readAnswer(text);
+      const a = readAnswer(text); // (one object for every answer: map reads it now, or copies it)
       this.#stats.record(operation, performance.now() - t0, a);
-      return map ? map(a) : a;
+      return map(a);
     }, (err) => {
       this.#stats.record(operation, performance.now() - t0, err || {}, (err && err.code) || 'Error');
       throw err;
@@ -266,7 +267,7 @@ class DynamoDBStore {
   async #write(key, plan, json, expires, { user, createdAt }) {
     const n = this.#native;
     const read = plan.readVersion;
-    const put = (version, requireExists) => this.#op('UpdateItem', () => n.put(key, json, expires, version, requireExists, plan.expectVersion, user, createdAt));
+    const put = (version, requireExists) => this.#op('UpdateItem', () => n.put(key, json, expires, version, requireExists, plan.expectVersion, user, createdAt), NOTHING);
     if (plan.whole) return this.#writeWhole(key, plan, json, expires, { user, createdAt });
     try {
       if (plan.kind === 'put') {
@@ -274,7 +275,7 @@ class DynamoDBStore {
         return plan.newVersion;
       }
       try {
-        await this.#op('UpdateItem', () => n.update(key, plan.set, plan.remove, expires, plan.versioned, plan.requireExists, plan.expectVersion, user, createdAt));
+        await this.#op('UpdateItem', () => n.update(key, plan.set, plan.remove, expires, plan.versioned, plan.requireExists, plan.expectVersion, user, createdAt), NOTHING);
       } catch (err) {
         // more fields than one update expression can carry, or an item whose session is not a map
         // (a row written by hand): the whole session, same conditions
@@ -324,7 +325,7 @@ class DynamoDBStore {
       // on condition that nobody wrote since the read: the whole blob must not undo a parallel
       // change. When somebody did, that write gave the item a fresh expiry too: nothing to do.
       try {
-        await this.#op('UpdateItem', () => n.put(key, json, expires, 0, true, plan.readVersion, user, createdAt));
+        await this.#op('UpdateItem', () => n.put(key, json, expires, 0, true, plan.readVersion, user, createdAt), NOTHING);
         return plan.readVersion;
       } catch (err) {
         if (err.code === 'ConditionalCheckFailedException') return 'gone';
@@ -336,7 +337,7 @@ class DynamoDBStore {
     for (let attempt = 0; ; attempt++) {
       const version = expect >= 0 ? expect + 1 : 1;
       try {
-        await this.#op('UpdateItem', () => n.put(key, text, expires, version, true, expect, user, createdAt));
+        await this.#op('UpdateItem', () => n.put(key, text, expires, version, true, expect, user, createdAt), NOTHING);
         return version;
       } catch (err) {
         if (err.code !== 'ConditionalCheckFailedException') throw this.#writeError(err);

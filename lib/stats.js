@@ -51,6 +51,10 @@ function readNumber(text) {
  * ddbs_request_write_meta): { attempts, throttles, httpStatusCode, capacity, version, found, blob,
  * unreadable, payload }.
  */
+const answer = {
+  attempts: 0, throttles: 0, httpStatusCode: 0, capacity: 0, version: -1, found: false, blob: false, unreadable: false, payload: '',
+};
+/** (The same object for every answer: read it before the next one comes; copy it to keep it.) */
 function readAnswer(text) {
   pos = 0;
   const attempts = readInt(text);
@@ -66,10 +70,16 @@ function readAnswer(text) {
     else if (c === 98) blob = true; // b
     else if (c === 117) unreadable = true; // u
   }
-  return {
-    attempts, throttles, httpStatusCode, capacity, version, found, blob, unreadable,
-    payload: text.length > META ? text.slice(META) : '',
-  };
+  answer.attempts = attempts;
+  answer.throttles = throttles;
+  answer.httpStatusCode = httpStatusCode;
+  answer.capacity = capacity;
+  answer.version = version;
+  answer.found = found;
+  answer.blob = blob;
+  answer.unreadable = unreadable;
+  answer.payload = text.length > META ? text.slice(META) : '';
+  return answer;
 }
 
 // Latency histogram: buckets 5 % wide from 10 µs up (bucket i holds [10µs·1.05^i, 10µs·1.05^(i+1))).

@@ -525,18 +525,38 @@ ddbs_retry_class ddbs_evaluate(ddbs_request *r, ddbs_tx tx, const ddbs_eval *ev)
   return throttle ? DDBS_RETRY_THROTTLE : transient ? DDBS_RETRY_TRANSIENT : DDBS_RETRY_NONE;
 }
 
+/* Appends the decimal text of v and a space at p; returns the end. */
+static char *put_int(char *p, long long v) {
+  char d[24];
+  int n = 0;
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+  do d[n++] = (char)('0' + u % 10); while ((u /= 10) > 0);
+  if (v < 0) *p++ = '-';
+  while (n > 0) *p++ = d[--n];
+  *p++ = ' ';
+  return p;
+}
+
 void ddbs_request_write_meta(ddbs_request *r) {
   if ((r->status != DDBS_OK && r->status != DDBS_NOT_FOUND) || r->result.len < DDBS_RESULT_META) return;
-  char meta[96], cap[32];
-  /* capacity units are whole or halves but for transactions: those without snprintf's float path */
+  char meta[128], *p = meta;
+  p = put_int(p, r->attempts);
+  p = put_int(p, r->throttles);
+  p = put_int(p, r->http_status);
+  /* capacity units are whole or halves (transactions aside): those without snprintf's float path */
   double twice = r->capacity * 2;
-  if (twice >= 0 && twice < 1e15 && twice == (double)(long long)twice)
-    snprintf(cap, sizeof cap, "%lld%s", (long long)twice / 2, ((long long)twice & 1) ? ".5" : "");
-  else
-    snprintf(cap, sizeof cap, "%.6g", r->capacity);
-  int n = snprintf(meta, sizeof meta, "%d %d %ld %s %lld %s%s%s", r->attempts, r->throttles, r->http_status, cap,
-                   r->version, r->status == DDBS_OK ? "f" : "", r->stored_blob ? "b" : "", r->unreadable ? "u" : "-");
-  if (n > 0 && n < DDBS_RESULT_META) memcpy(r->result.data, meta, (size_t)n);
+  if (twice >= 0 && twice < 1e15 && twice == (double)(long long)twice) {
+    p = put_int(p, (long long)twice / 2);
+    if ((long long)twice & 1) memcpy(p - 1, ".5 ", 3), p += 2;
+  } else {
+    p += snprintf(p, 40, "%.6g ", r->capacity);
+  }
+  p = put_int(p, r->version);
+  if (r->status == DDBS_OK) *p++ = 'f';
+  if (r->stored_blob) *p++ = 'b';
+  *p++ = r->unreadable ? 'u' : '-';
+  size_t n = (size_t)(p - meta);
+  if (n < DDBS_RESULT_META) memcpy(r->result.data, meta, n);
 }
 
 /* ------------------------------------------------------------------ retries, clock */
