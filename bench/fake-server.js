@@ -53,6 +53,9 @@ function createTable(req) {
     billingMode: req.BillingMode || (req.ProvisionedThroughput ? 'PROVISIONED' : 'PAY_PER_REQUEST'),
     created: Date.now() / 1000,
     items: new Map(),
+    // the item a whole-session UpdateItem wrote, as an object whose bulky values are raw text
+    // (fast-put.js RAW): the next one starts from it instead of scanning the item's text again
+    parts: new Map(),
   };
   tables.set(name, t);
   return { TableDescription: describe(t) };
@@ -150,6 +153,7 @@ const ops = {
     checkCondition(req, old);
     // req.itemText: the Item's JSON text as the client sent it (the fast PutItem path below).
     t.items.set(k, req.itemText !== undefined ? req.itemText : Buffer.from(JSON.stringify(req.Item)));
+    t.parts.delete(k);
     return oldValues(req, old);
   },
 
@@ -159,6 +163,7 @@ const ops = {
     const old = t.items.get(k);
     checkCondition(req, old);
     t.items.delete(k);
+    t.parts.delete(k);
     return oldValues(req, old);
   },
 
@@ -168,11 +173,14 @@ const ops = {
     const old = t.items.get(k);
     // a whole session (fastUpdateItem): the old item's bulky values and the new session stay JSON
     // text, spliced, never parsed (as the fast PutItem path)
-    const oldItem = old === undefined ? undefined : req.whole ? itemParts(old) || JSON.parse(old.toString()) : JSON.parse(old.toString());
+    const oldItem = old === undefined ? undefined
+      : req.whole ? t.parts.get(k) || itemParts(old) || JSON.parse(old.toString()) : JSON.parse(old.toString());
     checkCondition(req, oldItem);
-    const item = oldItem === undefined ? { ...req.Key } : oldItem;
+    const item = oldItem === undefined ? { ...req.Key } : { ...oldItem };
     applyUpdate(req, item, t.hashKey);
     const json = req.whole ? itemText(item) : Buffer.from(JSON.stringify(item));
+    if (req.whole) t.parts.set(k, item);
+    else t.parts.delete(k);
     t.items.set(k, json);
     switch (req.ReturnValues || 'NONE') {
       case 'NONE': return '{}';
