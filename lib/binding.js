@@ -24,7 +24,7 @@ function explain(cause) {
   if (glibc) {
     lines.push(
       `This system's C library (glibc) is older than ${glibc[1]}, which the binary needs (the prebuilt`,
-      'binaries need glibc 2.17 or newer). Compile it from source, once:',
+      'binaries need glibc 2.17 or newer), so compile it from source, once:',
     );
   } else if (missing) {
     const lib = missing[1];

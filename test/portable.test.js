@@ -412,7 +412,7 @@ describe('the prebuilt binaries in minimal Debian roots', { skip: reason, concur
       checkKoa(out);
       checkMapped(t, out, inside, 'x64', { nodeIsStatic: true });
       assert.equal(server.stats.rejected, 0, server.stats.rejections.join('\n'));
-      assert.ok(server.stats.byTarget.PutItem >= 2 && server.stats.byTarget.GetItem >= 2, JSON.stringify(server.stats.byTarget));
+      assert.ok(server.stats.byTarget.UpdateItem >= 2 && server.stats.byTarget.GetItem >= 2, JSON.stringify(server.stats.byTarget));
     });
 
     test('https through a CONNECT proxy, the CA given as caFile', { timeout: STEP_TIMEOUT_MS * 2 }, async (t) => {
@@ -485,7 +485,7 @@ describe('the prebuilt binaries in minimal Debian roots', { skip: reason, concur
       // Debian's node uses the system's OpenSSL (libssl3): the binary uses it too, through node.
       checkMapped(t, out, inside, 'arm64', { nodeIsStatic: false });
       assert.equal(server.stats.rejected, 0, server.stats.rejections.join('\n'));
-      assert.ok(server.stats.byTarget.PutItem >= 2 && server.stats.byTarget.GetItem >= 2, JSON.stringify(server.stats.byTarget));
+      assert.ok(server.stats.byTarget.UpdateItem >= 2 && server.stats.byTarget.GetItem >= 2, JSON.stringify(server.stats.byTarget));
     });
 
     test('https through a CONNECT proxy, the CA given as caFile', { timeout: STEP_TIMEOUT_MS * 3 }, async (t) => {
