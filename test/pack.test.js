@@ -13,11 +13,12 @@
 // message, when the npm registry is unreachable, off linux-x64, and in the sanitizer run.
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startTestServer } = require('./support/server');
+const { childEnv, runBounded, killAll, assertOk } = require('./support/child');
 
 const root = path.join(__dirname, '..');
 const NAME = 'koa-session-dynamodb-store';
@@ -25,24 +26,6 @@ const PREBUILT = `prebuilds/linux-x64/${NAME}.glibc.node`;
 const PREBUILT_ARM64 = `prebuilds/linux-arm64/${NAME}.glibc.node`;
 const NPM_TIMEOUT_MS = 300_000;
 const STEP_TIMEOUT_MS = 60_000;
-
-// The environment of every child: the user's own (HOME, so ~/.npmrc and the ~/.npm cache apply),
-// without anything the test runner, an enclosing `npm run`, or the sanitizer run put there.
-function childEnv(extra = {}) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    // Where the registry is and how to reach it stay the user's choice.
-    if (/^npm_config_(registry|cache|proxy|https_proxy|noproxy|strict_ssl|cafile|ca)$/i.test(k)) {
-      env[k] = v;
-      continue;
-    }
-    if (/^(npm_|NODE_TEST_CONTEXT$|NODE_OPTIONS$|NODE_PATH$|INIT_CWD$|LD_PRELOAD$|ASAN_OPTIONS$|UBSAN_OPTIONS$|DDBS_|KOA_SESSION_DYNAMODB_STORE|PREBUILDS_ONLY$|LIBC$)/i.test(k)) continue;
-    env[k] = v;
-  }
-  // node-gyp cannot download Node's headers here; use the installed ones.
-  if (fs.existsSync('/usr/include/node/node_api.h')) env.npm_config_nodedir = '/usr';
-  return { ...env, ...extra };
-}
 
 function skipReason() {
   if (process.env.DDBS_SANITIZED === '1') return 'packaging test: not part of the sanitizer run';
@@ -68,39 +51,9 @@ function skipReason() {
 }
 
 const children = new Set();
-/** Runs cmd in its own process group, bounded in time; resolves { code, signal, stdout, stderr, ms }. */
+/** Runs cmd in its own process group, bounded in time (support/child.js runBounded). */
 function run(cmd, args, { cwd, env = childEnv(), timeout = STEP_TIMEOUT_MS } = {}) {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const child = spawn(cmd, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try { process.kill(-child.pid, 'SIGKILL'); } catch {}
-    }, timeout);
-    const done = (code, signal, error) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ code, signal, stdout, stderr, timedOut, error, ms: Date.now() - t0, what: `${cmd} ${args.join(' ')}` });
-    };
-    child.on('error', (error) => done(null, null, error));
-    child.on('close', (code, signal) => done(code, signal));
-  });
-}
-
-function tail(s, n = 40) {
-  return s.split('\n').slice(-n).join('\n');
-}
-
-function assertOk(r) {
-  if (r.code === 0) return r;
-  assert.fail(`${r.what} failed (${r.timedOut ? 'timed out' : r.error ? r.error.message : `exit ${r.code ?? r.signal}`})\n` +
-    `--- stdout\n${tail(r.stdout)}\n--- stderr\n${tail(r.stderr)}`);
+  return runBounded(cmd, args, { cwd, env, timeout, children });
 }
 
 function npm(t, args, cwd, timeout = NPM_TIMEOUT_MS) {
@@ -205,9 +158,7 @@ describe('the npm package, installed as a dependency', { skip: reason, concurren
   });
 
   after(async () => {
-    for (const child of children) {
-      try { process.kill(-child.pid, 'SIGKILL'); } catch {}
-    }
+    killAll(children);
     if (server) await server.close();
     if (work && process.env.DDBS_KEEP_PACK_TEST !== '1') fs.rmSync(work, { recursive: true, force: true });
   });

@@ -21,7 +21,7 @@
 // binaries built): a few minutes; warm: about a minute.
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn, spawnSync, execFileSync } = require('node:child_process');
+const { spawnSync, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const https = require('node:https');
@@ -30,6 +30,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { startTestServer } = require('./support/server');
 const roots = require('./support/roots');
+const { childEnv, runBounded, killAll, assertOk } = require('./support/child');
 
 const root = path.join(__dirname, '..');
 const NAME = 'koa-session-dynamodb-store';
@@ -38,17 +39,6 @@ const NPM_TIMEOUT_MS = 300_000;
 const STEP_TIMEOUT_MS = 120_000;
 // Libraries that only come with something the binaries must not need.
 const FORBIDDEN_LIB = /\/lib(curl|jansson|zstd|ssl|crypto|nghttp2|psl|idn2|brotli|z)\.so/;
-
-function childEnv(extra = {}) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (/^npm_config_(registry|cache|proxy|https_proxy|noproxy|strict_ssl|cafile|ca)$/i.test(k)) { env[k] = v; continue; }
-    if (/^(npm_|NODE_TEST_CONTEXT$|NODE_OPTIONS$|NODE_PATH$|INIT_CWD$|LD_PRELOAD$|ASAN_OPTIONS$|UBSAN_OPTIONS$|DDBS_(?!CACHE_DIR$)|KOA_SESSION_DYNAMODB_STORE|PREBUILDS_ONLY$|LIBC$)/i.test(k)) continue;
-    env[k] = v;
-  }
-  if (fs.existsSync('/usr/include/node/node_api.h')) env.npm_config_nodedir = '/usr';
-  return { ...env, ...extra };
-}
 
 function skipReason() {
   if (process.env.DDBS_SANITIZED === '1') return 'portability test: not part of the sanitizer run';
@@ -65,34 +55,7 @@ function skipReason() {
 
 const children = new Set();
 function run(cmd, args, { cwd, env = childEnv(), timeout = STEP_TIMEOUT_MS } = {}) {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const child = spawn(cmd, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => { timedOut = true; try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, timeout);
-    const done = (code, signal, error) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ code, signal, stdout, stderr, timedOut, error, ms: Date.now() - t0, what: `${cmd} ${args.join(' ')}` });
-    };
-    child.on('error', (error) => done(null, null, error));
-    child.on('close', (code, signal) => done(code, signal));
-  });
-}
-
-function tail(s, n = 40) {
-  return s.split('\n').slice(-n).join('\n');
-}
-
-function assertOk(r) {
-  if (r.code === 0) return r;
-  assert.fail(`${r.what} failed (${r.timedOut ? 'timed out' : r.error ? r.error.message : `exit ${r.code ?? r.signal}`})\n` +
-    `--- stdout\n${tail(r.stdout)}\n--- stderr\n${tail(r.stderr)}`);
+  return runBounded(cmd, args, { cwd, env, timeout, children });
 }
 
 function lastJson(r) {
@@ -274,9 +237,7 @@ describe('the prebuilt binaries in minimal Debian roots', { skip: reason, concur
   });
 
   after(async () => {
-    for (const child of children) {
-      try { process.kill(-child.pid, 'SIGKILL'); } catch {}
-    }
+    killAll(children);
     for (const c of cleanups.reverse()) {
       try { c(); } catch {}
     }

@@ -13,6 +13,7 @@
 // Each returns { root } or { skip: 'why' } when this machine cannot (not root, a tool missing, the
 // Debian mirror unreachable). Building takes ~30 s (x64) and ~1 min (arm64) with a fast mirror.
 const { spawnSync } = require('node:child_process');
+const { runBounded } = require('./child');
 const fs = require('node:fs');
 const path = require('node:path');
 const { cacheRoot } = require('../../scripts/static-deps');
@@ -188,28 +189,11 @@ function arm64Root() {
  * argv run inside `root` (chroot, a private mount namespace with /proc mounted), bounded in time.
  * Resolves { code, signal, stdout, stderr, ms }. env replaces the environment entirely.
  */
-function runInRoot(root, argv, { env = {}, timeout = 120_000, spawn = require('node:child_process').spawn, children } = {}) {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const script = 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"';
-    const child = spawn('unshare', ['--mount', '--fork', '--', 'sh', '-c', script, root, ...argv], {
-      env: { PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', HOME: '/tmp', LANG: 'C.UTF-8', ...env },
-      detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    if (children) children.add(child);
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => { timedOut = true; try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, timeout);
-    const done = (code, signal, error) => {
-      clearTimeout(timer);
-      if (children) children.delete(child);
-      resolve({ code, signal, stdout, stderr, timedOut, error, ms: Date.now() - t0, what: `chroot ${root} ${argv.join(' ')}` });
-    };
-    child.on('error', (error) => done(null, null, error));
-    child.on('close', (code, signal) => done(code, signal));
+function runInRoot(root, argv, { env = {}, timeout = 120_000, children } = {}) {
+  const script = 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"';
+  return runBounded('unshare', ['--mount', '--fork', '--', 'sh', '-c', script, root, ...argv], {
+    env: { PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', HOME: '/tmp', LANG: 'C.UTF-8', ...env },
+    timeout, children, what: `chroot ${root} ${argv.join(' ')}`,
   });
 }
 
