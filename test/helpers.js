@@ -100,4 +100,27 @@ function runtimeEnv() {
   return out;
 }
 
-module.exports = { useServer, storeOptions, startApp, DynamoDBStore, runtimeEnv };
+/**
+ * Named gates for koa requests: hold(name) returns { arrived, release }; a request with
+ * ?hold=name that passes through `wait(ctx)` resolves `arrived` and waits until release().
+ */
+function requestGates() {
+  const holds = new Map();
+  const hold = (name) => {
+    const h = {};
+    h.arrived = new Promise((r) => { h.arrive = r; });
+    h.gate = new Promise((r) => { h.release = r; });
+    holds.set(name, h);
+    return h;
+  };
+  const wait = async (ctx) => {
+    const name = ctx.query.hold;
+    if (!name) return;
+    const h = holds.get(name);
+    h.arrive();
+    await h.gate;
+  };
+  return { hold, wait };
+}
+
+module.exports = { useServer, storeOptions, startApp, requestGates, DynamoDBStore, runtimeEnv };

@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const http = require('node:http');
 const Koa = require('koa');
 const { createSession: session } = require('koa-session');
-const { useServer, storeOptions } = require('./helpers');
+const { useServer, storeOptions, requestGates } = require('./helpers');
 const { createClient } = require('./support/cookie-client');
 const LegacyStore = require('koa-session-dynamodb-store-v1');
 
@@ -28,25 +28,12 @@ async function startApp(t, store, sessionOptions = {}) {
   app.silent = true;
   const errors = [];
   app.on('error', (err) => errors.push(err));
-  const holds = new Map();
-  const hold = (name) => {
-    let arrive;
-    let release;
-    const h = { arrived: new Promise((r) => { arrive = r; }), gate: new Promise((r) => { release = r; }) };
-    h.arrive = arrive;
-    h.release = release;
-    holds.set(name, h);
-    return h;
-  };
+  const { hold, wait } = requestGates();
   app.use(session({ store, key: 'sid', ...sessionOptions }, app));
   app.use(async (ctx) => {
     const s = ctx.session;
     const q = ctx.query;
-    if (q.hold) {
-      const h = holds.get(q.hold);
-      h.arrive();
-      await h.gate;
-    }
+    await wait(ctx);
     switch (ctx.path) {
       case '/set': s[q.f] = JSON.parse(q.v); break;
       case '/post': {

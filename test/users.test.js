@@ -9,7 +9,7 @@ const assert = require('node:assert/strict');
 const http = require('node:http');
 const Koa = require('koa');
 const { createSession: session } = require('koa-session');
-const { useServer, storeOptions } = require('./helpers');
+const { useServer, storeOptions, requestGates } = require('./helpers');
 const { createClient } = require('./support/cookie-client');
 const { DynamoDBStoreError } = require('../lib/errors');
 const { resolveOptions } = require('../lib/config');
@@ -44,23 +44,12 @@ async function startApp(t, store) {
   app.silent = true;
   const errors = [];
   app.on('error', (err) => errors.push(err));
-  const holds = new Map();
-  const hold = (name) => {
-    const h = {};
-    h.arrived = new Promise((r) => { h.arrive = r; });
-    h.gate = new Promise((r) => { h.release = r; });
-    holds.set(name, h);
-    return h;
-  };
+  const { hold, wait } = requestGates();
   app.use(session({ store, key: 'sid' }, app));
   app.use(async (ctx) => {
     const s = ctx.session;
     const q = ctx.query;
-    if (q.hold) {
-      const h = holds.get(q.hold);
-      h.arrive();
-      await h.gate;
-    }
+    await wait(ctx);
     switch (ctx.path) {
       case '/login': s.user = q.num ? Number(q.user) : q.user; ctx.body = { ok: true }; break;
       case '/anon': delete s.user; ctx.body = { ok: true }; break;
