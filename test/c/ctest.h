@@ -4,6 +4,7 @@
 #ifndef DDBS_CTEST_H
 #define DDBS_CTEST_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,5 +45,13 @@ void suite_http1(void);
 void suite_request(void);
 void suite_blob(void);
 void suite_base64(void);
+
+/* splitmix64: a repeatable pseudo-random sequence for randomised cases; *state is the seed. */
+static inline uint64_t ctest_splitmix64(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
 
 #endif

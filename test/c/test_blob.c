@@ -22,12 +22,7 @@
 #define MARK "SECRETMARK" /* in every session text: must never show in a message */
 
 static uint64_t rng_state;
-static uint64_t rnd(void) { /* splitmix64 */
-  uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+static uint64_t rnd(void) { return ctest_splitmix64(&rng_state); }
 
 static ddbs_blob_key KEYS[3]; /* A, B, and C: A's id with other key bytes */
 
