@@ -18,7 +18,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startTestServer } = require('./support/server');
-const { childEnv, runBounded, killAll, assertOk } = require('./support/child');
+const { childEnv, runBounded, killAll, assertOk, packageCopy } = require('./support/child');
 
 const root = path.join(__dirname, '..');
 const NAME = 'koa-session-dynamodb-store';
@@ -198,12 +198,7 @@ describe('the npm package, installed as a dependency', { skip: reason, concurren
 
   test('npm pack: prepack builds the prebuilt binaries (x64, arm64); the tarball holds only what users need', { timeout: 900_000 }, async (t) => {
     // A scratch copy of the package, so that prepack's build never touches this tree.
-    const pkg = path.join(work, 'pkg');
-    fs.mkdirSync(pkg);
-    for (const f of ['package.json', 'binding.gyp', 'index.d.ts', 'README.md', 'LICENSE', 'lib', 'src', 'scripts']) {
-      if (fs.existsSync(path.join(root, f))) fs.cpSync(path.join(root, f), path.join(pkg, f), { recursive: true });
-    }
-    fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'), 'dir');
+    const pkg = packageCopy(root, work);
     const dist = path.join(work, 'dist');
     fs.mkdirSync(dist);
     await npm(t, ['pack', '--pack-destination', dist], pkg);
@@ -215,7 +210,7 @@ describe('the npm package, installed as a dependency', { skip: reason, concurren
     const entries = assertOk(await run('tar', ['-tzf', tarball]))
       .stdout.split('\n').filter(Boolean).map((e) => e.replace(/^package\//, '')).sort();
     t.diagnostic(`tarball ${tgz[0]}: ${(size / 1024).toFixed(1)} kB, ${entries.length} files: ${entries.join(' ')}`);
-    for (const need of ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'index.d.ts', 'lib/index.js', 'lib/index.mjs', 'lib/binding.js', 'src/addon.cc', PREBUILT, PREBUILT_ARM64]) {
+    for (const need of ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'index.d.ts', 'lib/index.js', 'lib/index.mjs', 'lib/binding.js', 'src/addon.cc', 'bin/koa-session-dynamodb-store.js', PREBUILT, PREBUILT_ARM64]) {
       assert.ok(entries.includes(need), `${need} missing from the tarball`);
     }
     const allowed = /^(package\.json|README\.md|LICENSE|binding\.gyp|index\.d\.ts|lib\/.+\.(js|mjs)|bin\/[^/]+\.js|src\/[^/]+\.(c|h|cc)|prebuilds\/[^/]+\/[^/]+\.node)$/;

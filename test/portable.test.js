@@ -30,7 +30,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { startTestServer } = require('./support/server');
 const roots = require('./support/roots');
-const { childEnv, runBounded, killAll, assertOk } = require('./support/child');
+const { childEnv, runBounded, killAll, assertOk, packageCopy } = require('./support/child');
 
 const root = path.join(__dirname, '..');
 const NAME = 'koa-session-dynamodb-store';
@@ -248,12 +248,7 @@ describe('the prebuilt binaries in minimal Debian roots', { skip: reason, concur
   });
 
   test('npm pack builds both binaries; installed into an app with scripts blocked; readelf: no libcurl, jansson, libssl or libcrypto', { timeout: 1_200_000 }, async (t) => {
-    const pkg = path.join(work, 'pkg');
-    fs.mkdirSync(pkg);
-    for (const f of ['package.json', 'binding.gyp', 'index.d.ts', 'README.md', 'LICENSE', 'lib', 'src', 'scripts']) {
-      if (fs.existsSync(path.join(root, f))) fs.cpSync(path.join(root, f), path.join(pkg, f), { recursive: true });
-    }
-    fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'), 'dir');
+    const pkg = packageCopy(root, work);
     const dist = path.join(work, 'dist');
     fs.mkdirSync(dist);
     const packed = assertOk(await run('npm', ['pack', '--pack-destination', dist], { cwd: pkg, timeout: 1_200_000 }));

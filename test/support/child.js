@@ -74,4 +74,24 @@ function assertOk(r) {
     `--- stdout\n${tail(r.stdout)}\n--- stderr\n${tail(r.stderr)}`);
 }
 
-module.exports = { childEnv, runBounded, killAll, tail, assertOk };
+/**
+ * A scratch copy of the package at root in dir/pkg, to run `npm pack` in (its prepack builds the
+ * prebuilt binaries, which must never touch the working tree): what package.json's "files" ships
+ * but prebuilds/, package.json, and scripts/ (prepack runs from it); node_modules linked. Returns
+ * the copy's path.
+ */
+function packageCopy(root, dir) {
+  const path = require('node:path');
+  const pkg = path.join(dir, 'pkg');
+  fs.mkdirSync(pkg);
+  const { files } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const tops = new Set(['package.json', 'scripts', ...files.map((f) => f.split('/')[0])]);
+  tops.delete('prebuilds'); // (prepack makes them)
+  for (const f of tops) {
+    if (fs.existsSync(path.join(root, f))) fs.cpSync(path.join(root, f), path.join(pkg, f), { recursive: true });
+  }
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'), 'dir');
+  return pkg;
+}
+
+module.exports = { childEnv, runBounded, killAll, tail, assertOk, packageCopy };
