@@ -11,58 +11,29 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const http = require('node:http');
-const https = require('node:https');
 const net = require('node:net');
-const { execFileSync, spawn } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const { useServer } = require('./helpers');
+const { makeCert, closer, startTlsFront: startTlsFrontServer } = require('./support/tls');
 
 const root = path.join(__dirname, '..');
 let dir;
-
-/** A self-signed certificate (its own CA) for `san`, as { key, cert } file paths. */
-function makeCert(name, san) {
-  const key = path.join(dir, `${name}.key`);
-  const cert = path.join(dir, `${name}.pem`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
-    '-subj', '/CN=localhost', '-addext', `subjectAltName=${san}`, '-days', '1'], { stdio: 'ignore' });
-  return { key, cert };
-}
 
 let good; // for IP:127.0.0.1 and localhost
 let wrongHost; // a valid certificate, but for another name
 
 before(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddbstore-tls-'));
-  good = makeCert('good', 'IP:127.0.0.1,DNS:localhost');
-  wrongHost = makeCert('other', 'DNS:other.example');
+  good = makeCert(dir, 'good', 'IP:127.0.0.1,DNS:localhost');
+  wrongHost = makeCert(dir, 'other', 'DNS:other.example');
 });
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function closer(server) {
-  const sockets = new Set();
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-  server.on('secureConnection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-  return () => new Promise((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); });
-}
-
-/** An https server in front of `target` (http://127.0.0.1:PORT): raw bodies and headers both ways. */
+/** An https server in front of `target` (support/tls.js), closed after test t. */
 async function startTlsFront(t, target, cert) {
-  const up = new URL(target);
-  const stats = { requests: 0, tlsErrors: 0 };
-  const server = https.createServer({ key: fs.readFileSync(cert.key), cert: fs.readFileSync(cert.cert) }, (req, res) => {
-    stats.requests++;
-    const fwd = http.request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers }, (upRes) => {
-      res.writeHead(upRes.statusCode, upRes.rawHeaders);
-      upRes.pipe(res);
-    });
-    fwd.on('error', () => res.destroy());
-    req.pipe(fwd);
-  });
-  server.on('tlsClientError', () => { stats.tlsErrors++; });
-  server.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  t.after(closer(server));
-  return { url: `https://127.0.0.1:${server.address().port}`, port: server.address().port, stats };
+  const front = await startTlsFrontServer(target, cert);
+  t.after(front.close);
+  return front;
 }
 
 /** A proxy: forwards absolute-URI requests (http_proxy) and tunnels CONNECT (HTTPS_PROXY); counts both. */

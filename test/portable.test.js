@@ -21,16 +21,16 @@
 // binaries built): a few minutes; warm: about a minute.
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawnSync, execFileSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
-const https = require('node:https');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { startTestServer } = require('./support/server');
 const roots = require('./support/roots');
 const { childEnv, runBounded, killAll, assertOk, packageCopy } = require('./support/child');
+const { makeCert, closer, startTlsFront } = require('./support/tls');
 
 const root = path.join(__dirname, '..');
 const NAME = 'koa-session-dynamodb-store';
@@ -157,41 +157,6 @@ async function store(out) {
   console.log(JSON.stringify(out));
 })().catch((err) => { console.error(err); process.exit(1); });
 `;
-
-/** A self-signed certificate (its own CA) for 127.0.0.1, as { key, cert } file paths. */
-function makeCert(dir) {
-  const key = path.join(dir, 'tls.key');
-  const cert = path.join(dir, 'tls.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-days', '1'], { stdio: 'ignore', timeout: 60_000 });
-  return { key, cert };
-}
-
-function closer(server) {
-  const sockets = new Set();
-  const track = (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); };
-  server.on('connection', track);
-  server.on('secureConnection', track);
-  return () => new Promise((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); });
-}
-
-/** An https server in front of `target` (http://127.0.0.1:PORT), passing requests and answers through. */
-async function startTlsFront(target, cert) {
-  const up = new URL(target);
-  const stats = { requests: 0 };
-  const server = https.createServer({ key: fs.readFileSync(cert.key), cert: fs.readFileSync(cert.cert) }, (req, res) => {
-    stats.requests++;
-    const fwd = http.request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers }, (upRes) => {
-      res.writeHead(upRes.statusCode, upRes.rawHeaders);
-      upRes.pipe(res);
-    });
-    fwd.on('error', () => res.destroy());
-    req.pipe(fwd);
-  });
-  const close = closer(server);
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `https://127.0.0.1:${server.address().port}`, stats, close };
-}
 
 /** An HTTP proxy that tunnels CONNECT to 127.0.0.1 only, and counts the tunnels. */
 async function startConnectProxy() {
