@@ -248,12 +248,13 @@ class DynamoDBStore {
     const seen = ctx && this.#reads.get(ctx);
     const read = seen && seen.key === key ? seen : null;
     const plan = planSave({ mode: s.concurrency, read, sess, json, now, touchAfterMs: s.touchAfter * 1000 });
-    // a session stored as a blob (compressed or encrypted) is written whole: see #writeWhole
-    if (plan.kind === 'update' && this.#storedWhole(read, json)) plan.whole = true;
     if (plan.kind === 'skip') {
       this.#stats.touchesSkipped++;
       return this.#closed ? Promise.reject(closedError()) : Promise.resolve();
     }
+    // a session stored as a blob (compressed or encrypted) is written whole: see #writeWhole
+    const blob = this.#storedAsBlob(json); // (what the write stores; what was read may be a blob too)
+    if (plan.kind === 'update' && (blob || (read && read.blob))) plan.whole = true;
     // users: the item's user attribute follows the session (null: removed); createdAt is written once
     let attrs = NO_ATTRS;
     if (s.users) {
@@ -266,7 +267,7 @@ class DynamoDBStore {
     return this.#whenReady(() => this.#write(key, plan, json, expires, attrs)).then((outcome) => {
       if (!ctx) return;
       if (outcome === 'gone') this.#reads.delete(ctx);
-      else this.#reads.set(ctx, { key, version: outcome, text: json, blob: this.#storedWhole(null, json) });
+      else this.#reads.set(ctx, { key, version: outcome, text: json, blob });
     });
   }
 
@@ -311,12 +312,11 @@ class DynamoDBStore {
   }
 
   /**
-   * Is (or will) this session be stored as a blob, which only a whole write can change? Encryption
-   * is on, or the stored one is a blob, or compression is on and the JSON passes its threshold (as
-   * the core decides: UTF-8 bytes).
+   * Will this session be stored as a blob, which only a whole write can change? Encryption is on,
+   * or compression is on and the JSON passes its threshold (as the core decides: UTF-8 bytes).
    */
-  #storedWhole(read, json) {
-    if (this.#encrypt || (read && read.blob)) return true;
+  #storedAsBlob(json) {
+    if (this.#encrypt) return true;
     const c = this.#settings.compress;
     if (!c || json.length * 3 <= c.threshold) return false;
     return json.length > c.threshold || Buffer.byteLength(json) > c.threshold;
